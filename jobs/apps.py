@@ -1,0 +1,8 @@
+"""The jobs app: composing image-to-video jobs and following them to a kept video."""
+
+from django.apps import AppConfig
+
+
+class JobsConfig(AppConfig):
+    name = "jobs"
+    verbose_name = "Video jobs"

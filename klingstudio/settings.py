@@ -1,0 +1,251 @@
+"""Kling Studio settings: every knob a deployer turns is an environment variable.
+
+Defaults run on a laptop with nothing installed but pip (SQLite, the django-q2 ORM broker, local
+media, the built-in ShortAPI simulator). `KLING_PRODUCTION=1` switches on the hardening that
+`manage.py check --deploy` asks for. A bad value stops start-up with a message naming the variable.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name, default=""):
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name, default=False):
+    value = env_str(name).lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false (1/0, yes/no), not {value!r}.")
+
+
+def env_int(name, default, minimum=0):
+    value = env_str(name)
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}.")
+    return number
+
+
+def env_list(name, default):
+    value = env_str(name)
+    return [item.strip() for item in value.split(",") if item.strip()] if value else default
+
+
+def env_url(name, default=""):
+    value = env_str(name, default).rstrip("/")
+    if value and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
+        raise ImproperlyConfigured(f"{name} must be an http(s) URL such as https://example.com, "
+                                   f"not {value!r}.")
+    return value
+
+
+def env_choice(name, default, choices):
+    value = env_str(name, default).lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}.")
+    return value
+
+
+PRODUCTION = env_bool("KLING_PRODUCTION")
+DEBUG = env_bool("DEBUG", default=False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off when KLING_PRODUCTION is on.")
+
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured("SECRET_KEY must be set when KLING_PRODUCTION is on: use a "
+                                   "long random string.")
+    SECRET_KEY = "insecure-local-only-key-change-me-for-any-shared-deployment-0123456789"
+
+# The address people and ShortAPI reach this app at: callbacks and signed image URLs use it.
+# Empty means ShortAPI cannot reach the app: images travel inline and jobs are polled.
+PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+if PUBLIC_BASE_URL and urlsplit(PUBLIC_BASE_URL).hostname not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS.append(urlsplit(PUBLIC_BASE_URL).hostname)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [PUBLIC_BASE_URL] if PUBLIC_BASE_URL else [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_q",
+    "jobs",
+    "simulator",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "klingstudio.urls"
+WSGI_APPLICATION = "klingstudio.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+VAR_DIR = Path(env_str("KLING_VAR_DIR") or BASE_DIR / "var")
+try:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}", conn_max_age=60
+        )
+    }
+except ValueError as error:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL I understand: {error}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # WAL and IMMEDIATE transactions let the web process and the ORM broker's workers share one
+    # SQLite file without "database is locked".
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    DATABASES["default"]["TEST"] = {"NAME": env_str("KLING_TEST_SQLITE") or None}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL and urlsplit(REDIS_URL).scheme not in ("redis", "rediss", "unix"):
+    raise ImproperlyConfigured(f"REDIS_URL must start with redis://, not {REDIS_URL!r}.")
+
+# Task settings are chosen, not defaulted: a submit task must never run twice because it was slow
+# (retry well above timeout), and a task that raised is acknowledged rather than redelivered: the
+# job row's state machine, not the broker, decides whether ShortAPI is called again.
+Q_CLUSTER = {
+    "name": env_str("KLING_QUEUE_NAME", "klingstudio"),
+    "workers": env_int("KLING_WORKERS", 2, minimum=1),
+    "timeout": 90,
+    "retry": 300,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": 500,
+    "poll": 0.5,
+    "label": "Task queue",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "gallery"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or VAR_DIR / "static")
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Media is never served as a public directory: frames and videos go through owner-checked views.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or VAR_DIR / "media")
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# ShortAPI. Without a key the built-in simulator stands in for it.
+SHORTAPI_KEY = env_str("SHORTAPI_KEY")
+SHORTAPI_SIMULATED = not SHORTAPI_KEY
+if SHORTAPI_SIMULATED:
+    SHORTAPI_KEY = "local-simulator-key"
+SHORTAPI_BASE_URL = env_url(
+    "SHORTAPI_BASE_URL",
+    "http://127.0.0.1:8001" if SHORTAPI_SIMULATED else "https://api.shortapi.ai",
+)
+SHORTAPI_TIMEOUT = env_int("SHORTAPI_TIMEOUT", 30, minimum=1)
+# How frames travel when ShortAPI cannot fetch them from PUBLIC_BASE_URL: a data: URI (what
+# public ShortAPI scripts send) or raw base64 (what Kling's own API takes).
+KLING_IMAGE_TRANSPORT = env_choice(
+    "KLING_IMAGE_TRANSPORT", "auto", ("auto", "url", "data-uri", "base64")
+)
+if KLING_IMAGE_TRANSPORT == "url" and not PUBLIC_BASE_URL:
+    raise ImproperlyConfigured("KLING_IMAGE_TRANSPORT=url needs PUBLIC_BASE_URL.")
+KLING_IMAGE_URL_MAX_AGE = env_int("KLING_IMAGE_URL_MAX_AGE", 24 * 3600, minimum=60)
+KLING_VIDEO_MAX_BYTES = env_int("KLING_VIDEO_MAX_BYTES", 500 * 1024 * 1024, minimum=1024)
+# Without callbacks a new job is watched closely for this long, then by the minute-by-minute sweep.
+KLING_FAST_POLL_SECONDS = env_int("KLING_FAST_POLL_SECONDS", 120, minimum=0)
+SIMULATOR_MEDIA_DIR = VAR_DIR / "simulator"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+}
