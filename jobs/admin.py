@@ -1,0 +1,26 @@
+"""The admin's view of jobs: every field, searchable, and the actions an admin may take."""
+
+from django.contrib import admin, messages
+
+from jobs.models import Job
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ["id", "owner", "status", "model_id", "mode", "duration", "estimate", "amount",
+                    "refunded", "created_at"]
+    list_filter = ["status", "model_id", "mode", "refunded", "created_at"]
+    search_fields = ["id", "owner__username", "prompt", "shortapi_job_id"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["status", "shortapi_job_id", "amount", "refunded", "estimate", "error",
+                       "video_url", "video", "video_error", "submit_attempts", "submitted_at",
+                       "finished_at", "created_at", "last_polled_at", "next_attempt_at"]
+    exclude = ["callback_token"]
+    actions = ["mark_failed"]
+
+    @admin.action(description="Give up on the selected queued or outcome-unknown jobs")
+    def mark_failed(self, request, queryset):
+        # Jobs ShortAPI is working on are left alone: it may still deliver, and charge.
+        queryset = queryset.filter(status__in=[Job.Status.QUEUED, Job.Status.UNKNOWN])
+        moved = sum(job.mark_failed("An admin stopped this job.") for job in queryset)
+        self.message_user(request, f"{moved} job(s) marked failed.", messages.SUCCESS)

@@ -1,0 +1,213 @@
+"""The Job: one submission to ShortAPI, its inputs, its money and its state machine.
+
+Every state change is a method here that runs one conditional UPDATE (`... WHERE status IN
+(expected)`); its row count says whether this process won the race, so a view or a task never
+writes `status` by hand and two workers can never both act on one job.
+"""
+
+import secrets
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from jobs import catalogue
+
+
+def _frame_path(job, filename):
+    # Generated names only: the uploaded filename never reaches the disk or a URL.
+    return f"frames/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{filename[filename.rfind('.'):]}"
+
+
+def _video_path(job, filename):
+    return f"videos/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.mp4"
+
+
+def _new_token():
+    return secrets.token_urlsafe(32)
+
+
+class JobQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        return self.filter(owner=user)
+
+    def unfinished(self):
+        return self.filter(status__in=Job.Status.watched())
+
+
+class Job(models.Model):
+    class Status(models.TextChoices):
+        """Where a job is on its way from the form to a video.
+
+        Allowed transitions (anything else is refused by the conditional update):
+          queued      -> submitting  a worker claimed it and is calling create
+          submitting  -> submitted   ShortAPI accepted it: job_id and amount are stored
+          submitting  -> queued      the create call provably never reached ShortAPI; try again
+          submitting  -> failed      ShortAPI refused it (nothing was charged)
+          submitting  -> unknown     create may or may not have been accepted (timeout, 5xx)
+          unknown     -> submitted   a callback or an admin confirmed ShortAPI's job_id
+          unknown     -> queued      an admin chose to resend, knowingly
+          unknown     -> failed      an admin gave it up
+          submitted   -> processing, succeeded, failed
+          processing  -> succeeded, failed
+        succeeded and failed are terminal: they never change again.
+        """
+
+        QUEUED = "queued", "Queued"
+        SUBMITTING = "submitting", "Sending"
+        SUBMITTED = "submitted", "Submitted"
+        PROCESSING = "processing", "Processing"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        UNKNOWN = "unknown", "Outcome unknown"
+
+        @classmethod
+        def terminal(cls):
+            return (cls.SUCCEEDED, cls.FAILED)
+
+        @classmethod
+        def watched(cls):
+            return (cls.SUBMITTED, cls.PROCESSING)
+
+    MODEL_CHOICES = [(m.id, m.label) for m in catalogue.MODELS.values()]
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="jobs")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED,
+                              db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    model_id = models.CharField("model", max_length=100, choices=MODEL_CHOICES)
+    mode = models.CharField(max_length=8)
+    duration = models.PositiveSmallIntegerField(help_text="seconds")
+    prompt = models.TextField(blank=True)
+    negative_prompt = models.TextField(blank=True)
+    generate_audio = models.BooleanField(default=False)
+    start_frame = models.ImageField(upload_to=_frame_path)
+    end_frame = models.ImageField(upload_to=_frame_path, blank=True)
+
+    estimate = models.DecimalField(max_digits=10, decimal_places=3)
+    shortapi_job_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    amount = models.DecimalField("charged", max_digits=10, decimal_places=3, null=True, blank=True)
+    refunded = models.BooleanField(default=False)
+
+    callback_token = models.CharField(max_length=64, unique=True, default=_new_token,
+                                      editable=False)
+    error = models.TextField(blank=True, help_text="Why the job failed, in the user's words.")
+    video_url = models.URLField(max_length=2000, blank=True)
+    video = models.FileField(upload_to=_video_path, blank=True)
+    video_error = models.TextField(blank=True)
+    submit_attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "-created_at"])]
+
+    def __str__(self):
+        return f"Job {self.pk} ({self.get_status_display()})"
+
+    def get_absolute_url(self):
+        return reverse("job-detail", args=[self.pk])
+
+    @property
+    def model(self):
+        return catalogue.get(self.model_id)
+
+    @property
+    def model_label(self):
+        return self.model.label
+
+    @property
+    def mode_label(self):
+        return catalogue.MODE_LABELS.get(self.mode, self.mode)
+
+    @property
+    def is_finished(self):
+        return self.status in self.Status.terminal()
+
+    @property
+    def cost(self):
+        """What the job really costs: its charge, unless it failed (a failed job is refunded)."""
+        if self.amount is None or self.status == self.Status.FAILED or self.refunded:
+            return Decimal("0")
+        return self.amount
+
+    # State changes. Each returns True when this call moved the job, False when another process
+    # already had (or the job is somewhere the change does not apply).
+
+    def _move(self, expected, **changes):
+        changes["updated_at"] = timezone.now()
+        won = Job.objects.filter(pk=self.pk, status__in=expected).update(**changes) == 1
+        if won:
+            computed = [name for name, value in changes.items()
+                        if hasattr(value, "resolve_expression")]
+            for name, value in changes.items():
+                if name not in computed:
+                    setattr(self, name, value)
+            if computed:
+                self.refresh_from_db(fields=computed)
+        else:
+            self.refresh_from_db()
+        return won
+
+    def claim_for_submission(self):
+        S = self.Status
+        return self._move([S.QUEUED], status=S.SUBMITTING,
+                          submit_attempts=models.F("submit_attempts") + 1)
+
+    def mark_submitted(self, shortapi_job_id, amount):
+        S = self.Status
+        return self._move([S.SUBMITTING, S.UNKNOWN], status=S.SUBMITTED,
+                          shortapi_job_id=shortapi_job_id, amount=amount,
+                          submitted_at=timezone.now(), error="", next_attempt_at=None)
+
+    def release_for_retry(self, reason, retry_at):
+        S = self.Status
+        return self._move([S.SUBMITTING], status=S.QUEUED, error=reason, next_attempt_at=retry_at)
+
+    def mark_unknown(self, reason):
+        S = self.Status
+        return self._move([S.SUBMITTING], status=S.UNKNOWN, error=reason)
+
+    def mark_processing(self):
+        S = self.Status
+        return self._move([S.SUBMITTED], status=S.PROCESSING)
+
+    def mark_succeeded(self, video_url):
+        S = self.Status
+        return self._move([S.SUBMITTED, S.PROCESSING], status=S.SUCCEEDED, video_url=video_url,
+                          finished_at=timezone.now(), error="")
+
+    def mark_failed(self, reason, refunded=False):
+        S = self.Status
+        return self._move([S.QUEUED, S.SUBMITTING, S.SUBMITTED, S.PROCESSING, S.UNKNOWN],
+                          status=S.FAILED, error=reason, refunded=refunded,
+                          finished_at=timezone.now())
+
+    def resend(self):
+        """An admin's knowing choice to send a job whose first create may have gone through."""
+        S = self.Status
+        return self._move([S.UNKNOWN], status=S.QUEUED, next_attempt_at=None)
+
+    def note_polled(self):
+        Job.objects.filter(pk=self.pk).update(last_polled_at=timezone.now())
+
+    def store_video(self, name, content):
+        """Keep the downloaded copy; only a succeeded job has one."""
+        self.video.save(name, content, save=False)
+        Job.objects.filter(pk=self.pk, status=self.Status.SUCCEEDED).update(
+            video=self.video.name, video_error="")
+
+    def note_video_error(self, reason):
+        Job.objects.filter(pk=self.pk).update(video_error=reason)
+        self.video_error = reason

@@ -1,0 +1,122 @@
+"""Pages and endpoints. Views are thin: forms check, models change state, tasks do the work.
+
+Every view needs a signed-in user (LoginRequiredMiddleware) except the ShortAPI callback and the
+signed image URLs, which carry their own unguessable secrets. A person only ever reaches their
+own jobs: `own_job` answers 404 for anybody else's, staff included (staff use the admin).
+"""
+
+import hmac
+
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.contrib.auth.decorators import login_not_required
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+from django_q.tasks import async_task
+
+from jobs import catalogue, images, tasks
+from jobs.forms import ComposeForm, staged_name
+from jobs.models import Job
+
+GALLERY_PAGE_SIZE = 12
+
+
+def own_job(request, pk):
+    return get_object_or_404(Job, pk=pk, owner=request.user)
+
+
+@require_GET
+def gallery(request):
+    page = Paginator(Job.objects.owned_by(request.user), GALLERY_PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    return render(request, "jobs/gallery.html", {"page": page})
+
+
+def compose(request):
+    if request.method == "POST":
+        form = ComposeForm(request.POST, request.FILES, user=request.user)
+        if form.is_valid():
+            with transaction.atomic():
+                job = form.save()
+                tasks.enqueue_submission(job)
+            return redirect(job)
+        form.stage_frames()
+    else:
+        form = ComposeForm(user=request.user)
+    return render(request, "jobs/compose.html",
+                  {"form": form, "catalogue": catalogue.as_client_json()})
+
+
+@require_GET
+def job_detail(request, pk):
+    return render(request, "jobs/detail.html", {"job": own_job(request, pk)})
+
+
+@require_GET
+@never_cache
+def job_status(request, pk):
+    job = own_job(request, pk)
+    return JsonResponse({
+        "status": job.status,
+        "label": job.get_status_display(),
+        "finished": job.is_finished,
+        "error": job.error if job.status in (Job.Status.FAILED, Job.Status.UNKNOWN) else "",
+        "charged": catalogue.format_money(job.amount),
+        "cost": catalogue.format_money(job.cost),
+        "video": job.status == Job.Status.SUCCEEDED,
+    })
+
+
+@require_GET
+def job_frame(request, pk, which):
+    frame = {"start": "start_frame", "end": "end_frame"}.get(which)
+    field = getattr(own_job(request, pk), frame) if frame else None
+    if not field:
+        raise Http404("No such frame")
+    return FileResponse(field.open("rb"), content_type=images.content_type(field.name))
+
+
+@require_GET
+def job_video(request, pk):
+    job = own_job(request, pk)
+    if job.status != Job.Status.SUCCEEDED:
+        raise Http404("No video yet")
+    if not job.video:
+        # Not kept yet (the download is retried): ShortAPI's own copy still plays.
+        return redirect(job.video_url)
+    return FileResponse(job.video.open("rb"), content_type="video/mp4",
+                        as_attachment="download" in request.GET,
+                        filename=f"kling-studio-job-{job.pk}.mp4")
+
+
+@require_GET
+def staged_frame(request, token):
+    name = staged_name(token, request.user)
+    if name is None:
+        raise Http404("No such upload")
+    return FileResponse(default_storage.open(name, "rb"), content_type=images.content_type(name))
+
+
+@login_not_required
+@require_GET
+def signed_image(request, token):
+    name = images.unsign(token)
+    if name is None or not default_storage.exists(name):
+        raise Http404("No such image")
+    return FileResponse(default_storage.open(name, "rb"), content_type=images.content_type(name))
+
+
+@login_not_required
+@csrf_exempt
+@require_POST
+def shortapi_callback(request, token):
+    # The body is unsigned, so it is only a hint: the task asks ShortAPI itself what happened.
+    job = Job.objects.filter(callback_token=token).only("pk", "callback_token").first()
+    if job is None or not hmac.compare_digest(job.callback_token, token):
+        raise Http404("Unknown callback")
+    async_task(tasks.refresh_job, job.pk, task_name=f"callback-{job.pk}")
+    return JsonResponse({"ok": True})
