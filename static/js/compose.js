@@ -1,0 +1,68 @@
+// The composer: offer only what the chosen model accepts, and show the estimate from the same
+// price table the server uses (rendered into the page as JSON).
+(function () {
+  "use strict";
+  const catalogue = JSON.parse(document.getElementById("catalogue").textContent);
+  const form = document.getElementById("compose");
+  const byId = Object.fromEntries(catalogue.models.map((m) => [m.id, m]));
+  const mode = form.elements.mode;
+  const duration = form.elements.duration;
+  const audio = form.elements.generate_audio;
+  const prompt = form.elements.prompt;
+  const estimate = form.querySelector("[data-role=estimate]");
+  const rate = form.querySelector("[data-role=rate]");
+  const counter = form.querySelector("[data-role=prompt-count]");
+  const endField = document.getElementById("field-end_frame");
+  const allModes = Array.from(mode.options).map((o) => ({ value: o.value, label: o.text }));
+  const allDurations = Array.from(duration.options).map((o) => ({ value: o.value, label: o.text }));
+
+  function chosenModel() {
+    const checked = form.querySelector("input[name=model]:checked");
+    return byId[checked ? checked.value : catalogue.models[0].id];
+  }
+
+  function refill(select, options, allowed, fallback) {
+    const keep = select.value;
+    select.replaceChildren(...options.filter((o) => allowed.includes(o.value)).map((o) => new Option(o.label, o.value)));
+    select.value = allowed.includes(keep) ? keep : String(fallback);
+  }
+
+  // Money in thousandths of a dollar, so 0.143 × 7 is exact, as on the server.
+  function thousandths(price) {
+    const [whole, fraction = ""] = price.split(".");
+    return Number(whole) * 1000 + Number((fraction + "000").slice(0, 3));
+  }
+
+  function formatMoney(milli) {
+    let text = (milli / 1000).toFixed(3);
+    if (text.endsWith("0")) text = text.slice(0, -1);
+    return "$" + text;
+  }
+
+  function update() {
+    const model = chosenModel();
+    refill(mode, allModes, model.modes.map((m) => m.value), model.defaultMode);
+    refill(duration, allDurations, model.durations.map(String), model.defaultDuration);
+    endField.hidden = !model.endFrame;
+    const price = model.prices[mode.value + ":" + (audio.checked ? 1 : 0)];
+    const seconds = Number(duration.value);
+    estimate.textContent = formatMoney(thousandths(price) * seconds);
+    rate.textContent = "(" + formatMoney(thousandths(price)) + " per second × " + seconds + " s)";
+    counter.textContent = prompt.value.length + " / " + catalogue.maxPromptChars + " characters";
+    counter.classList.toggle("over", prompt.value.length > catalogue.maxPromptChars);
+  }
+
+  function preview(input) {
+    const img = input.parentElement.querySelector("[data-role=preview]");
+    const file = input.files[0];
+    img.hidden = !file;
+    if (file) img.src = URL.createObjectURL(file);
+  }
+
+  form.addEventListener("change", (event) => {
+    if (event.target.type === "file") preview(event.target);
+    update();
+  });
+  prompt.addEventListener("input", update);
+  update();
+})();
