@@ -1,0 +1,181 @@
+"""The whole app as real processes for integration and browser tests: a gunicorn web server, the
+ShortAPI simulator and a `qcluster`, on the embedded default (SQLite + ORM broker) or on
+PostgreSQL + Redis, each stack with its own database, media directory and queue.
+"""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "stack-pass-123"
+_OWN_VARIABLES = ("SHORTAPI_KEY", "SHORTAPI_BASE_URL", "PUBLIC_BASE_URL", "DATABASE_URL",
+                  "REDIS_URL", "KLING_VAR_DIR", "MEDIA_ROOT", "KLING_PRODUCTION", "DEBUG",
+                  "KLING_IMAGE_TRANSPORT", "KLING_QUEUE_NAME")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def postgres_available():
+    try:
+        import psycopg
+
+        psycopg.connect("host=127.0.0.1 dbname=postgres user=postgres", connect_timeout=2).close()
+        return True
+    except Exception:
+        return False
+
+
+def redis_available():
+    try:
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=2).ping()
+    except Exception:
+        return False
+
+
+class Stack:
+    def __init__(self, workdir, backend="embedded", callbacks=True, extra_env=None):
+        self.workdir = Path(workdir)
+        self.backend = backend
+        self.web_port, self.sim_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.web_port}"
+        self.simulator_url = f"http://127.0.0.1:{self.sim_port}"
+        self.database = None
+        self.processes = {}
+        env = {k: v for k, v in os.environ.items() if k not in _OWN_VARIABLES}
+        env.update({
+            "KLING_VAR_DIR": str(self.workdir),
+            "SHORTAPI_BASE_URL": self.simulator_url,
+            "KLING_QUEUE_NAME": f"kling-test-{uuid.uuid4().hex[:8]}",
+            "SIMULATOR_PENDING_SECONDS": "0.5",
+            "SIMULATOR_PROCESSING_SECONDS": "1",
+            "KLING_WORKERS": "2",
+            "PYTHONUNBUFFERED": "1",
+        })
+        if callbacks:
+            env["PUBLIC_BASE_URL"] = self.url
+        if backend == "postgres-redis":
+            self.database = f"kling_it_{uuid.uuid4().hex[:10]}"
+            env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{self.database}"
+            env["REDIS_URL"] = "redis://127.0.0.1:6379/0"
+        env.update(extra_env or {})
+        self.env = env
+
+    def manage(self, *args, check=True):
+        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
+                              check=check, capture_output=True, text=True, timeout=120)
+
+    def start(self):
+        if self.database:
+            self._postgres(f'CREATE DATABASE "{self.database}"')
+        self.manage("migrate", "--no-input")
+        self.manage("shell", "-c", (
+            "from django.contrib.auth.models import User;"
+            f"User.objects.create_user('maya', password='{PASSWORD}');"
+            f"User.objects.create_user('noah', password='{PASSWORD}')"))
+        self.spawn("simulator", "manage.py", "runsimulator", "--port", str(self.sim_port))
+        self.spawn("qcluster", "manage.py", "qcluster")
+        self.spawn("web", "-m", "gunicorn", "klingstudio.wsgi", "--bind",
+                   f"127.0.0.1:{self.web_port}", "--threads", "4", "--access-logfile", "-")
+        self._wait_for(self.url + "/accounts/login/")
+        self._wait_for(self.simulator_url + "/files/none.mp4", ok=(404,))
+        return self
+
+    def spawn(self, name, *args):
+        log = open(self.workdir / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=self.env,
+                                                stdout=log, stderr=subprocess.STDOUT)
+
+    def stop_process(self, name, kill=False):
+        process = self.processes.pop(name)
+        process.kill() if kill else process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop(self):
+        for name in list(self.processes):
+            self.stop_process(name)
+        if self.database:
+            self._postgres(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+    def log(self, name):
+        return (self.workdir / f"{name}.log").read_text(errors="replace")
+
+    def _wait_for(self, url, ok=(200,), timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            dead = [n for n, p in self.processes.items() if p.poll() is not None]
+            if dead:
+                raise RuntimeError(f"{dead[0]} stopped:\n{self.log(dead[0])[-3000:]}")
+            try:
+                if requests.get(url, timeout=2).status_code in ok:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+    @staticmethod
+    def _postgres(statement):
+        import psycopg
+
+        with psycopg.connect("host=127.0.0.1 dbname=postgres user=postgres",
+                             autocommit=True) as connection:
+            connection.execute(statement)
+
+    def session(self, username="maya"):
+        """A requests session signed in as one of the stack's people."""
+        session = requests.Session()
+        page = session.get(self.url + "/accounts/login/")
+        session.post(self.url + "/accounts/login/",
+                     data={"username": username, "password": PASSWORD,
+                           "csrfmiddlewaretoken": csrf_token(page.text)},
+                     headers={"Referer": self.url})
+        return session
+
+    def simulator_stats(self):
+        return requests.get(self.simulator_url + "/_simulator/stats",
+                            headers={"Authorization": "Bearer local-simulator-key"},
+                            timeout=5).json()
+
+
+def csrf_token(html):
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+def submit(stack, session, fields, files):
+    page = session.get(stack.url + "/jobs/new/")
+    response = session.post(stack.url + "/jobs/new/",
+                            data={"csrfmiddlewaretoken": csrf_token(page.text), **fields},
+                            files=files, headers={"Referer": stack.url})
+    response.raise_for_status()
+    return response
+
+
+def wait_until_finished(session, job_url, timeout=60):
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        state = session.get(job_url + "status/").json()
+        if not seen or seen[-1] != state["status"]:
+            seen.append(state["status"])
+        if state["finished"]:
+            return state, seen
+        time.sleep(0.3)
+    raise AssertionError(f"job at {job_url} did not finish in {timeout} s; went through {seen}")
