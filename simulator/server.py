@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import random
 import re
 import socketserver
 import threading
@@ -28,6 +29,7 @@ import requests
 
 from jobs import catalogue
 from simulator import images, video
+from simulator.faults import Fate, Faults
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ class SimulatorSettings:
     processing_seconds: float = 2.0
     fail_marker: str = "[simulate-failure]"
     callback_timeout: float = 5.0
+    faults: Faults = Faults()
 
     def __post_init__(self):
         self.media_dir = Path(self.media_dir)
@@ -65,8 +68,10 @@ class Job:
     callback_url: str | None
     # the error the job will end with, or None if it will succeed
     failure: str | None
+    prompt: str = ""
+    fate: Fate = Fate()
     created: float = field(default_factory=time.monotonic)
-    rendered: bool = False
+    rendered_at: float | None = None
     callbacks_sent: int = 0
 
 
@@ -79,6 +84,9 @@ class Simulator:
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._render_slots = threading.BoundedSemaphore(RENDER_SLOTS)
+        # one generator for every fault, drawn only under self._lock, so a seed replays a run
+        self._random = random.Random(settings.faults.seed)
+        self._create_5xx = 0
         settings.media_dir.mkdir(parents=True, exist_ok=True)
 
     def __call__(self, environ, start_response):
@@ -143,6 +151,16 @@ class Simulator:
         except images.UnreadableImage as exc:
             return _error(400, str(exc))
 
+        faults = self.settings.faults
+        with self._lock:
+            if faults.answers_500(self._random):
+                self._create_5xx += 1
+                fate = None
+            else:
+                fate = faults.fate(self._random)
+        if fate is None:
+            logger.info("Answered a create with a simulated HTTP 500 (no job created)")
+            return _json(500, {"code": 500, "message": "internal error (simulated)"})
         seconds = int(args["duration"])
         audio = bool(args.get("generate_audio", False))
         job = Job(
@@ -151,7 +169,9 @@ class Simulator:
             amount=catalogue.get(model_id).estimate(args["mode"], seconds, audio),
             seconds=seconds,
             callback_url=callback_url or None,
-            failure=self._planned_failure(args),
+            failure=self._planned_failure(args) or fate.failure,
+            prompt=args.get("prompt") or "",
+            fate=fate,
         )
         with self._lock:
             self._jobs[job.id] = job
@@ -159,6 +179,9 @@ class Simulator:
                     " (will fail)" if job.failure else "")
         threading.Thread(target=self._work, args=(job, start, end, _shots(args), audio),
                          name=f"simulator-job-{job.id[:8]}", daemon=True).start()
+        if fate.late:
+            # the job exists and is charged, but a client with a short timeout never learns so
+            self._closing.wait(faults.late_seconds)
         return _json(200, {"code": 0, "data": {"amount": str(job.amount), "job_id": job.id}})
 
     def _planned_failure(self, args) -> str | None:
@@ -182,7 +205,10 @@ class Simulator:
         with self._lock:
             jobs = {job.id: (job, self._status(job)) for job in self._jobs.values()}
             sent = {job_id: job.callbacks_sent for job_id, (job, _) in jobs.items()}
+            create_5xx = self._create_5xx
         return _json(200, {
+            "faults": str(self.settings.faults),
+            "create_5xx": create_5xx,
             "created": len(jobs),
             "charged": str(catalogue.money(sum((job.amount for job, _ in jobs.values()),
                                                Decimal(0)))),
@@ -190,7 +216,9 @@ class Simulator:
                 (job.amount for job, status in jobs.values() if status == FAILED), Decimal(0)))),
             "jobs": {
                 job_id: {"status": status, "amount": str(job.amount), "model": job.model,
-                         "callbacks_sent": sent[job_id]}
+                         "prompt": job.prompt, "late": job.fate.late,
+                         "callbacks_dropped": job.fate.drop_callback,
+                         "refunded": status == FAILED, "callbacks_sent": sent[job_id]}
                 for job_id, (job, status) in jobs.items()
             },
         })
@@ -203,7 +231,13 @@ class Simulator:
             return PROCESSING
         if job.failure:
             return FAILED
-        return SUCCEEDED if job.rendered else PROCESSING
+        return SUCCEEDED if job.rendered_at else PROCESSING
+
+    def _succeeded_at(self, job: Job) -> float | None:
+        if self._status(job) != SUCCEEDED:
+            return None
+        finished = job.created + self.settings.pending_seconds + self.settings.processing_seconds
+        return max(finished, job.rendered_at)
 
     def _job_data(self, job: Job) -> dict:
         status = self._status(job)
@@ -222,7 +256,7 @@ class Simulator:
                     video.render_atomically(self._video_path(job.id), start, job.seconds,
                                             end=end, shots=shots, audio=audio)
                 with self._lock:
-                    job.rendered = True
+                    job.rendered_at = time.monotonic()
             except Exception:
                 logger.exception("Rendering job %s failed", job.id)
                 with self._lock:
@@ -232,11 +266,17 @@ class Simulator:
         finished = job.created + self.settings.pending_seconds + self.settings.processing_seconds
         if self._closing.wait(max(0.0, finished - time.monotonic())):
             return
-        self._send_callback(job)
-
-    def _send_callback(self, job: Job) -> None:
         with self._lock:
-            payload = {"job_id": job.id, **self._job_data(job)}
+            terminal = {"job_id": job.id, **self._job_data(job)}
+        schedule = job.fate.callbacks(terminal)
+        if not schedule:
+            logger.info("Dropped the callback for job %s (simulated)", job.id)
+        for pause, payload in schedule:
+            if self._closing.wait(pause):
+                return
+            self._send_callback(job, payload)
+
+    def _send_callback(self, job: Job, payload: dict) -> None:
         # the callback URL carries the app's per-job secret, so it never reaches the log
         problem = ""
         for attempt in range(1 + CALLBACK_RETRIES):
@@ -266,6 +306,11 @@ class Simulator:
         return self.settings.media_dir / f"{job_id}.mp4"
 
     def _file(self, job_id, environ, head=False):
+        with self._lock:
+            job = self._jobs.get(job_id)
+            succeeded_at = self._succeeded_at(job) if job else None
+        if succeeded_at and self.settings.faults.expired(succeeded_at, time.monotonic()):
+            return _error(410, "This result has expired (simulated).")
         path = self._video_path(job_id)
         try:
             size = path.stat().st_size

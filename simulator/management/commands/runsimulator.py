@@ -10,6 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from simulator.faults import Faults, FaultSpecError, parse
 from simulator.server import start_in_thread
 
 
@@ -26,6 +27,16 @@ def _seconds_from_env(name: str, default: float) -> float:
     return seconds
 
 
+def faults_from(option: str | None, environ=os.environ) -> Faults:
+    """The faults `--faults` names, else $SIMULATOR_FAULTS, else none."""
+    source, spec = ("--faults", option) if option is not None else (
+        "SIMULATOR_FAULTS", environ.get("SIMULATOR_FAULTS", ""))
+    try:
+        return parse(spec)
+    except FaultSpecError as exc:
+        raise CommandError(f"{source} has a bad part: {exc}") from None
+
+
 class Command(BaseCommand):
     help = "Run the local ShortAPI simulator (create, query, callbacks, MP4 results)."
 
@@ -38,9 +49,13 @@ class Command(BaseCommand):
                             help="Default: $SIMULATOR_PROCESSING_SECONDS or 2.")
         parser.add_argument("--public-url", default="",
                             help="Base of result URLs; default http://HOST:PORT.")
+        parser.add_argument("--faults", dest="fault_spec",
+                            help="Faults to inject, e.g. 'create_5xx=0.1,drop_callback=0.3,"
+                                 "seed=7'. Default: $SIMULATOR_FAULTS or none.")
 
     def handle(self, *args, host, port, pending_seconds, processing_seconds, public_url,
-               **options):
+               fault_spec=None, **options):
+        faults = faults_from(fault_spec)
         if pending_seconds is None:
             pending_seconds = _seconds_from_env("SIMULATOR_PENDING_SECONDS", 1.0)
         if processing_seconds is None:
@@ -56,7 +71,7 @@ class Command(BaseCommand):
         try:
             self._serve(stop, host=host, port=port, key=key, media_dir=Path(media_dir or scratch),
                         public_url=public_url, pending_seconds=pending_seconds,
-                        processing_seconds=processing_seconds)
+                        processing_seconds=processing_seconds, faults=faults)
         finally:
             if scratch:
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -66,8 +81,10 @@ class Command(BaseCommand):
             running = start_in_thread(host=host, port=port, **settings_kwargs)
         except OSError as exc:
             raise CommandError(f"Cannot listen on {host}:{port}: {exc}") from None
+        simulator_settings = running.simulator.settings
         self.stdout.write(f"ShortAPI simulator listening on {running.url} "
-                          f"(videos in {running.simulator.settings.media_dir})")
+                          f"(videos in {simulator_settings.media_dir}; "
+                          f"faults: {simulator_settings.faults})")
         self.stdout.flush()
         try:
             while not stop.wait(0.5):
