@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 
+from jobs import tasks
 from jobs.models import Job
 
 
@@ -16,7 +17,7 @@ class JobAdmin(admin.ModelAdmin):
                        "video_url", "video", "video_error", "submit_attempts", "submitted_at",
                        "finished_at", "created_at", "last_polled_at", "next_attempt_at"]
     exclude = ["callback_token"]
-    actions = ["mark_failed"]
+    actions = ["mark_failed", "resend"]
 
     @admin.action(description="Give up on the selected queued or outcome-unknown jobs")
     def mark_failed(self, request, queryset):
@@ -24,3 +25,11 @@ class JobAdmin(admin.ModelAdmin):
         queryset = queryset.filter(status__in=[Job.Status.QUEUED, Job.Status.UNKNOWN])
         moved = sum(job.mark_failed("An admin stopped this job.") for job in queryset)
         self.message_user(request, f"{moved} job(s) marked failed.", messages.SUCCESS)
+
+    @admin.action(description="Send the selected outcome-unknown jobs again (may charge twice)")
+    def resend(self, request, queryset):
+        moved = [job for job in queryset.filter(status=Job.Status.UNKNOWN) if job.resend()]
+        for job in moved:
+            tasks.enqueue_submission(job)
+        self.message_user(request, f"{len(moved)} job(s) sent again. If ShortAPI did start the "
+                                   "first attempt, it charges for both.", messages.WARNING)

@@ -275,7 +275,8 @@ def check_args(model_id: str, args: dict) -> list[Problem]:
 
 
 def _whole_seconds(value) -> int | None:
-    if isinstance(value, str) and value.isdigit():
+    # isdigit() alone lets "²" through to int(), which raises; ShortAPI wants ASCII digits.
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     return None
 
@@ -332,7 +333,8 @@ def _check_elements(add, model, elements):
         return
     for index, element in enumerate(elements):
         arg = f"elements[{index}]"
-        if not isinstance(element, dict) or not isinstance(element.get("frontal_image_url"), str):
+        frontal = element.get("frontal_image_url") if isinstance(element, dict) else None
+        if not isinstance(frontal, str) or not frontal:
             add(arg, f"Element {index + 1} needs a frontal image.")
             continue
         refs = element.get("reference_image_urls", [])

@@ -5,6 +5,7 @@ Every state change is a method here that runs one conditional UPDATE (`... WHERE
 writes `status` by hand and two workers can never both act on one job.
 """
 
+import logging
 import secrets
 import uuid
 from decimal import Decimal
@@ -15,6 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from jobs import catalogue
+
+log = logging.getLogger(__name__)
 
 
 def _frame_path(job, filename):
@@ -44,6 +47,7 @@ class Job(models.Model):
 
         Allowed transitions (anything else is refused by the conditional update):
           queued      -> submitting  a worker claimed it and is calling create
+          queued      -> failed      an admin stopped it before it was sent
           submitting  -> submitted   ShortAPI accepted it: job_id and amount are stored
           submitting  -> queued      the create call provably never reached ShortAPI; try again
           submitting  -> failed      ShortAPI refused it (nothing was charged)
@@ -73,6 +77,7 @@ class Job(models.Model):
             return (cls.SUBMITTED, cls.PROCESSING)
 
     MODEL_CHOICES = [(m.id, m.label) for m in catalogue.MODELS.values()]
+    MAX_VIDEO_ATTEMPTS = 10
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                               related_name="jobs")
@@ -103,6 +108,7 @@ class Job(models.Model):
     video_url = models.URLField(max_length=2000, blank=True)
     video = models.FileField(upload_to=_video_path, blank=True)
     video_error = models.TextField(blank=True)
+    video_attempts = models.PositiveSmallIntegerField(default=0)
     submit_attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
@@ -208,6 +214,16 @@ class Job(models.Model):
         Job.objects.filter(pk=self.pk, status=self.Status.SUCCEEDED).update(
             video=self.video.name, video_error="")
 
-    def note_video_error(self, reason):
-        Job.objects.filter(pk=self.pk).update(video_error=reason)
-        self.video_error = reason
+    def note_video_error(self, reason, give_up=False):
+        attempts = self.MAX_VIDEO_ATTEMPTS if give_up else models.F("video_attempts") + 1
+        Job.objects.filter(pk=self.pk).update(video_error=reason, video_attempts=attempts)
+        self.refresh_from_db(fields=["video_error", "video_attempts"])
+
+    def record_creation(self, shortapi_job_id, amount):
+        """Keep a paid ShortAPI job's id and charge whatever state the job is in."""
+        if self.shortapi_job_id not in (None, shortapi_job_id):
+            log.error("Job %s was created at ShortAPI twice: %s and %s", self.pk,
+                      self.shortapi_job_id, shortapi_job_id)
+            return
+        Job.objects.filter(pk=self.pk).update(shortapi_job_id=shortapi_job_id, amount=amount)
+        self.shortapi_job_id, self.amount = shortapi_job_id, amount

@@ -7,6 +7,7 @@ Responses are parsed into small typed objects here, leniently where the contract
 (error message field names, the result key). The key never appears in a message or a log line.
 """
 
+import json
 import logging
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -132,6 +133,20 @@ class Client:
             raise ShortAPIError(message or f"ShortAPI refused the request (HTTP {status}).",
                                 permanent=True)
         return body.get("data")
+
+
+def callback_job_id(body: bytes) -> str | None:
+    """The job id a callback body names, if any. Only a hint: it is confirmed by a query."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    for candidate in (data, data.get("data") if isinstance(data, dict) else None):
+        if isinstance(candidate, dict):
+            value = candidate.get("job_id") or candidate.get("id")
+            if isinstance(value, str) and 0 < len(value) <= 200:
+                return value
+    return None
 
 
 def _never_reached(error):

@@ -10,7 +10,6 @@ import random
 import time
 from datetime import timedelta
 
-import requests
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -19,14 +18,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from jobs import catalogue, images, shortapi
+from jobs import catalogue, downloads, images, shortapi
 from jobs.models import Job
 
 log = logging.getLogger(__name__)
 
 MAX_SUBMIT_ATTEMPTS = 5
 WATCH_PAUSE_CAP = 15
-STUCK_SUBMITTING = timedelta(seconds=settings.Q_CLUSTER["timeout"] * 2)
+# A live worker's create call ends within the task timeout (django-q2 kills it then), so a job
+# still "submitting" after that was left by a worker that died.
+STUCK_SUBMITTING = timedelta(seconds=settings.Q_CLUSTER["timeout"] + 30)
 
 
 def enqueue_submission(job):
@@ -51,11 +52,9 @@ def submit_job(job_id):
         _handle_refused_create(job, error)
         return
     if not job.mark_submitted(created.job_id, created.amount):
-        # Someone (an admin) moved the job while the create call was in flight. ShortAPI made a
-        # paid job all the same: keep its id and charge so it is never lost.
-        Job.objects.filter(pk=job.pk).update(shortapi_job_id=created.job_id, amount=created.amount)
-        log.error("Job %s was created at ShortAPI as %s after it had moved to %s", job.pk,
-                  created.job_id, job.status)
+        # A callback confirmed the job first, or an admin moved it while the create call was in
+        # flight. Either way ShortAPI made a paid job: keep its id and real charge.
+        job.record_creation(created.job_id, created.amount)
         return
     if not callback:
         async_task(watch_job, job.pk, 0, task_name=f"watch-{job.pk}-0")
@@ -143,42 +142,35 @@ def apply_state(job, state):
 def keep_video(job):
     """Download the result into media storage, since ShortAPI's URLs expire."""
     try:
-        content = download(job.video_url, settings.KLING_VIDEO_MAX_BYTES)
-    except DownloadError as error:
-        job.note_video_error(f"The video could not be saved yet: {error}")
-        log.warning("Could not keep the video of job %s: %s", job.pk, error)
+        content = downloads.fetch_video(job.video_url)
+    except downloads.DownloadError as error:
+        job.note_video_error(f"The video could not be saved here yet: {error.message}.",
+                             give_up=error.permanent)
+        log.warning("Could not keep the video of job %s: %s", job.pk, error.message)
         return
     job.store_video("video.mp4", ContentFile(content))
 
 
-class DownloadError(Exception):
-    pass
-
-
-def download(url, max_bytes, deadline_seconds=120):
-    started = time.monotonic()
+def resolve_unknown(job_id, hinted_job_id):
+    """A callback reached a job whose create answer was lost: confirm ShortAPI's id by a query."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None or job.status not in (Job.Status.SUBMITTING, Job.Status.UNKNOWN):
+        return
     try:
-        with requests.get(url, stream=True, timeout=(10, 30)) as response:
-            if response.status_code != 200:
-                raise DownloadError(f"the server answered HTTP {response.status_code}")
-            chunks, size = [], 0
-            for chunk in response.iter_content(64 * 1024):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise DownloadError(f"the file is larger than {max_bytes} bytes")
-                if time.monotonic() - started > deadline_seconds:
-                    raise DownloadError("the download took too long")
-                chunks.append(chunk)
-    except requests.RequestException as error:
-        raise DownloadError(f"the download failed ({type(error).__name__})") from None
-    content = b"".join(chunks)
-    if content[4:8] != b"ftyp":
-        raise DownloadError("the file is not an MP4 video")
-    return content
+        state = shortapi.Client().query(hinted_job_id)
+    except shortapi.ShortAPIError as error:
+        log.warning("Could not confirm ShortAPI job %s for job %s: %s", hinted_job_id, job.pk,
+                    error.message)
+        return
+    # The create call's answer, with the real amount, never arrived; ShortAPI prices by the same
+    # table as the estimate.
+    if job.mark_submitted(hinted_job_id, job.estimate):
+        apply_state(job, state)
 
 
 def sweep():
-    """Every minute: resend what is due, poll what is unfinished, keep missing videos."""
+    """Every minute: resend what is due, move on jobs a dead worker left, poll what is
+    unfinished, give up what took too long, and keep videos not yet kept."""
     now = timezone.now()
     due = Q(next_attempt_at__lte=now) | Q(next_attempt_at=None,
                                           created_at__lte=now - timedelta(minutes=2))
@@ -192,6 +184,11 @@ def sweep():
     for job_id in Job.objects.unfinished().exclude(last_polled_at__gt=stale).values_list(
             "pk", flat=True)[:200]:
         async_task(refresh_job, job_id, task_name=f"refresh-{job_id}")
+    overdue = now - timedelta(minutes=settings.KLING_JOB_TIME_LIMIT_MINUTES)
+    for job in Job.objects.unfinished().filter(submitted_at__lte=overdue):
+        job.mark_failed(f"ShortAPI did not finish this job within "
+                        f"{settings.KLING_JOB_TIME_LIMIT_MINUTES} minutes, so it was given up. "
+                        "It is not counted as spent.")
     for job in Job.objects.filter(status=Job.Status.SUCCEEDED, video="",
-                                  finished_at__gte=now - timedelta(days=1)).exclude(video_url=""):
+                                  video_attempts__lt=Job.MAX_VIDEO_ATTEMPTS).exclude(video_url=""):
         keep_video(job)

@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_q.tasks import async_task
 
-from jobs import catalogue, images, tasks
+from jobs import catalogue, images, shortapi, tasks
 from jobs.forms import ComposeForm, staged_name
 from jobs.models import Job
 
@@ -115,8 +115,14 @@ def signed_image(request, token):
 @require_POST
 def shortapi_callback(request, token):
     # The body is unsigned, so it is only a hint: the task asks ShortAPI itself what happened.
-    job = Job.objects.filter(callback_token=token).only("pk", "callback_token").first()
+    job = Job.objects.filter(callback_token=token).only("pk", "callback_token", "status").first()
     if job is None or not hmac.compare_digest(job.callback_token, token):
         raise Http404("Unknown callback")
-    async_task(tasks.refresh_job, job.pk, task_name=f"callback-{job.pk}")
+    if job.status in (Job.Status.SUBMITTING, Job.Status.UNKNOWN):
+        # The create call's answer was lost; only ShortAPI knows this URL, so the id it names
+        # is worth asking ShortAPI about.
+        if hinted := shortapi.callback_job_id(request.body):
+            async_task(tasks.resolve_unknown, job.pk, hinted, task_name=f"resolve-{job.pk}")
+    else:
+        async_task(tasks.refresh_job, job.pk, task_name=f"callback-{job.pk}")
     return JsonResponse({"ok": True})

@@ -156,11 +156,12 @@ if REDIS_URL and urlsplit(REDIS_URL).scheme not in ("redis", "rediss", "unix"):
 # Task settings are chosen, not defaulted: a submit task must never run twice because it was slow
 # (retry well above timeout), and a task that raised is acknowledged rather than redelivered: the
 # job row's state machine, not the broker, decides whether ShortAPI is called again.
+TASK_TIMEOUT = env_int("KLING_TASK_TIMEOUT", 90, minimum=10)
 Q_CLUSTER = {
     "name": env_str("KLING_QUEUE_NAME", "klingstudio"),
     "workers": env_int("KLING_WORKERS", 2, minimum=1),
-    "timeout": 90,
-    "retry": 300,
+    "timeout": TASK_TIMEOUT,
+    "retry": TASK_TIMEOUT * 3,
     "max_attempts": 1,
     "ack_failures": True,
     "catch_up": False,
@@ -227,6 +228,11 @@ KLING_IMAGE_URL_MAX_AGE = env_int("KLING_IMAGE_URL_MAX_AGE", 24 * 3600, minimum=
 KLING_VIDEO_MAX_BYTES = env_int("KLING_VIDEO_MAX_BYTES", 500 * 1024 * 1024, minimum=1024)
 # Without callbacks a new job is watched closely for this long, then by the minute-by-minute sweep.
 KLING_FAST_POLL_SECONDS = env_int("KLING_FAST_POLL_SECONDS", 120, minimum=0)
+# A job ShortAPI has not finished after this long is given up (and not counted as spent).
+KLING_JOB_TIME_LIMIT_MINUTES = env_int("KLING_JOB_TIME_LIMIT_MINUTES", 60, minimum=1)
+# Video downloads never go to internal addresses; these hosts are exempt (the simulator's host
+# is added by itself when no SHORTAPI_KEY is set).
+KLING_DOWNLOAD_ALLOWED_HOSTS = env_list("KLING_DOWNLOAD_ALLOWED_HOSTS", [])
 SIMULATOR_MEDIA_DIR = VAR_DIR / "simulator"
 
 SESSION_COOKIE_HTTPONLY = True

@@ -117,16 +117,16 @@ class Stack:
     def log(self, name):
         return (self.workdir / f"{name}.log").read_text(errors="replace")
 
-    def _wait_for(self, url, ok=(200,), timeout=30):
+    def _wait_for(self, url, ok=(200,), timeout=60):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             dead = [n for n, p in self.processes.items() if p.poll() is not None]
             if dead:
                 raise RuntimeError(f"{dead[0]} stopped:\n{self.log(dead[0])[-3000:]}")
             try:
-                if requests.get(url, timeout=2).status_code in ok:
+                if requests.get(url, timeout=5).status_code in ok:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"{url} did not answer within {timeout} s")
