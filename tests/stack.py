@@ -3,8 +3,10 @@ ShortAPI simulator and a `qcluster`, on the embedded default (SQLite + ORM broke
 PostgreSQL + Redis, each stack with its own database, media directory and queue.
 """
 
+import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -55,6 +57,7 @@ class Stack:
         self.simulator_url = f"http://127.0.0.1:{self.sim_port}"
         self.database = None
         self.processes = {}
+        self._commands = {}
         env = {k: v for k, v in os.environ.items() if k not in _OWN_VARIABLES}
         env.update({
             "KLING_VAR_DIR": str(self.workdir),
@@ -96,17 +99,36 @@ class Stack:
 
     def spawn(self, name, *args):
         log = open(self.workdir / f"{name}.log", "ab")
+        # Its own session, so a kill can take the whole group (qcluster's workers are children).
         self.processes[name] = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=self.env,
-                                                stdout=log, stderr=subprocess.STDOUT)
+                                                stdout=log, stderr=subprocess.STDOUT,
+                                                start_new_session=True)
+        self._commands[name] = args
 
     def stop_process(self, name, kill=False):
         process = self.processes.pop(name)
-        process.kill() if kill else process.terminate()
         try:
+            os.killpg(process.pid, signal.SIGKILL if kill else signal.SIGTERM)
             process.wait(timeout=20)
+        except ProcessLookupError:
+            pass
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+    def kill_and_restart(self, name):
+        """kill -9 a process and all its children, as a crash would, then start it again."""
+        self.stop_process(name, kill=True)
+        self.spawn(name, *self._commands[name])
+
+    def jobs(self):
+        """Every job row, read through the app's own settings."""
+        script = ("import json; from jobs.models import Job;"
+                  "print(json.dumps([dict(id=j.pk, status=j.status, error=j.error, prompt=j.prompt,"
+                  "shortapi_job_id=j.shortapi_job_id, amount=str(j.amount), refunded=j.refunded,"
+                  "video=bool(j.video) and j.video.storage.exists(j.video.name))"
+                  " for j in Job.objects.all()]))")
+        return json.loads(self.manage("shell", "--no-imports", "-c", script).stdout)
 
     def stop(self):
         for name in list(self.processes):
