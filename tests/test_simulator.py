@@ -311,6 +311,10 @@ def test_it_posts_a_callback_when_the_job_finishes(sim, receiver):
     assert payload["job_id"] == job_id
     assert payload["status"] == 2
     assert payload["result"]["images"][0]["url"] == f"{sim.url}/files/{job_id}.mp4"
+    # The simulator counts a callback once the receiver has answered it.
+    deadline = time.monotonic() + 5
+    while stats(sim)["jobs"][job_id]["callbacks_sent"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert stats(sim)["jobs"][job_id]["callbacks_sent"] == 1
 
 
