@@ -117,10 +117,10 @@ def format_money(value: Decimal | None) -> str:
     if value is None:
         return "—"
     value = money(value)
-    text = f"{value:.3f}"
+    text = f"{abs(value):.3f}"
     if text.endswith("0"):
         text = text[:-1]
-    return f"${text}"
+    return f"{'-' if value < 0 else ''}${text}"
 
 
 @dataclass(frozen=True)
@@ -373,10 +373,14 @@ def as_client_json() -> dict:
                 "audioRequired": m.audio_required,
                 "endFrame": m.end_frame,
                 "storyboard": m.storyboard,
+                "maxShots": m.max_shots,
+                "maxElements": m.max_elements,
+                "maxElementReferences": m.max_element_references,
                 "prices": {f"{mode}:{int(audio)}": str(price)
                            for (mode, audio), price in m.prices.items()},
             }
             for m in MODELS.values()
         ],
         "maxPromptChars": MAX_PROMPT_CHARS,
+        "maxShotPromptChars": MAX_SHOT_PROMPT_CHARS,
     }

@@ -11,11 +11,13 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
 from jobs import catalogue
+from spend.models import LedgerEntry
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,12 @@ class JobQuerySet(models.QuerySet):
 
     def unfinished(self):
         return self.filter(status__in=Job.Status.watched())
+
+    def with_cost(self):
+        """Each job's ledger total in the same query (read by `Job.cost`)."""
+        # An aggregate drops Meta.ordering, so it is restated.
+        return self.annotate(ledger_total=Sum("ledger_entries__amount")).order_by(
+            *Job._meta.ordering)
 
 
 class Job(models.Model):
@@ -143,10 +151,10 @@ class Job(models.Model):
 
     @property
     def cost(self):
-        """What the job really costs: its charge, unless it failed (a failed job is refunded)."""
-        if self.amount is None or self.status == self.Status.FAILED or self.refunded:
-            return Decimal("0")
-        return self.amount
+        """What the job really costs: what its ledger entries add up to (charge less refund)."""
+        if hasattr(self, "ledger_total"):
+            return self.ledger_total or Decimal("0")
+        return self.ledger_entries.aggregate(total=Sum("amount"))["total"] or Decimal("0")
 
     # State changes. Each returns True when this call moved the job, False when another process
     # already had (or the job is somewhere the change does not apply).
@@ -171,11 +179,15 @@ class Job(models.Model):
         return self._move([S.QUEUED], status=S.SUBMITTING,
                           submit_attempts=models.F("submit_attempts") + 1)
 
+    @transaction.atomic
     def mark_submitted(self, shortapi_job_id, amount):
         S = self.Status
-        return self._move([S.SUBMITTING, S.UNKNOWN], status=S.SUBMITTED,
-                          shortapi_job_id=shortapi_job_id, amount=amount,
-                          submitted_at=timezone.now(), error="", next_attempt_at=None)
+        won = self._move([S.SUBMITTING, S.UNKNOWN], status=S.SUBMITTED,
+                         shortapi_job_id=shortapi_job_id, amount=amount,
+                         submitted_at=timezone.now(), error="", next_attempt_at=None)
+        if won:
+            LedgerEntry.charge(self)
+        return won
 
     def release_for_retry(self, reason, retry_at):
         S = self.Status
@@ -194,11 +206,16 @@ class Job(models.Model):
         return self._move([S.SUBMITTED, S.PROCESSING], status=S.SUCCEEDED, video_url=video_url,
                           finished_at=timezone.now(), error="")
 
+    @transaction.atomic
     def mark_failed(self, reason, refunded=False):
+        """A failed job costs nothing: a charge it had is refunded in the ledger."""
         S = self.Status
-        return self._move([S.QUEUED, S.SUBMITTING, S.SUBMITTED, S.PROCESSING, S.UNKNOWN],
-                          status=S.FAILED, error=reason, refunded=refunded,
-                          finished_at=timezone.now())
+        won = self._move([S.QUEUED, S.SUBMITTING, S.SUBMITTED, S.PROCESSING, S.UNKNOWN],
+                         status=S.FAILED, error=reason, refunded=refunded,
+                         finished_at=timezone.now())
+        if won and self.amount is not None:
+            LedgerEntry.refund(self)
+        return won
 
     def resend(self):
         """An admin's knowing choice to send a job whose first create may have gone through."""
@@ -225,5 +242,8 @@ class Job(models.Model):
             log.error("Job %s was created at ShortAPI twice: %s and %s", self.pk,
                       self.shortapi_job_id, shortapi_job_id)
             return
-        Job.objects.filter(pk=self.pk).update(shortapi_job_id=shortapi_job_id, amount=amount)
-        self.shortapi_job_id, self.amount = shortapi_job_id, amount
+        with transaction.atomic():
+            Job.objects.filter(pk=self.pk).update(shortapi_job_id=shortapi_job_id, amount=amount)
+            self.shortapi_job_id, self.amount = shortapi_job_id, amount
+            if not LedgerEntry.charge(self):
+                LedgerEntry.correct_charge(self)

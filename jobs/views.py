@@ -21,6 +21,7 @@ from django_q.tasks import async_task
 from jobs import catalogue, images, shortapi, tasks
 from jobs.forms import ComposeForm, staged_name
 from jobs.models import Job
+from spend import budgets
 
 GALLERY_PAGE_SIZE = 12
 
@@ -31,24 +32,31 @@ def own_job(request, pk):
 
 @require_GET
 def gallery(request):
-    page = Paginator(Job.objects.owned_by(request.user), GALLERY_PAGE_SIZE).get_page(
+    page = Paginator(Job.objects.owned_by(request.user).with_cost(), GALLERY_PAGE_SIZE).get_page(
         request.GET.get("page"))
-    return render(request, "jobs/gallery.html", {"page": page})
+    return render(request, "jobs/gallery.html",
+                  {"page": page, "standing": budgets.standing(request.user)})
 
 
 def compose(request):
     if request.method == "POST":
         form = ComposeForm(request.POST, request.FILES, user=request.user)
         if form.is_valid():
-            with transaction.atomic():
-                job = form.save()
-                tasks.enqueue_submission(job)
-            return redirect(job)
+            try:
+                with transaction.atomic():
+                    budgets.hold(request.user, form.cleaned_data["estimate"])
+                    job = form.save()
+                    tasks.enqueue_submission(job)
+            except budgets.BudgetExceeded as refusal:
+                form.add_error(None, str(refusal))
+            else:
+                return redirect(job)
         form.stage_frames()
     else:
         form = ComposeForm(user=request.user)
     return render(request, "jobs/compose.html",
-                  {"form": form, "catalogue": catalogue.as_client_json()})
+                  {"form": form, "catalogue": catalogue.as_client_json(),
+                   "standing": budgets.standing(request.user)})
 
 
 @require_GET

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_q",
     "jobs",
+    "spend",
     "simulator",
 ]
 
@@ -228,6 +229,9 @@ KLING_IMAGE_URL_MAX_AGE = env_int("KLING_IMAGE_URL_MAX_AGE", 24 * 3600, minimum=
 KLING_VIDEO_MAX_BYTES = env_int("KLING_VIDEO_MAX_BYTES", 500 * 1024 * 1024, minimum=1024)
 # Without callbacks a new job is watched closely for this long, then by the minute-by-minute sweep.
 KLING_FAST_POLL_SECONDS = env_int("KLING_FAST_POLL_SECONDS", 120, minimum=0)
+# Budgets: spending is limited per period; people are warned past this share of their budget.
+KLING_BUDGET_PERIOD = env_choice("KLING_BUDGET_PERIOD", "monthly", ("daily", "weekly", "monthly"))
+KLING_BUDGET_WARN_PERCENT = env_int("KLING_BUDGET_WARN_PERCENT", 80, minimum=1)
 # A job ShortAPI has not finished after this long is given up (and not counted as spent).
 KLING_JOB_TIME_LIMIT_MINUTES = env_int("KLING_JOB_TIME_LIMIT_MINUTES", 60, minimum=1)
 # Video downloads never go to internal addresses; these hosts are exempt (the simulator's host

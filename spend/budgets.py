@@ -1,0 +1,118 @@
+"""Budgets: what a person has spent this period, what is held for jobs not charged yet, and the
+check that refuses a submission that would go past their limit.
+
+A submitted job holds its estimate until ShortAPI charges it (the charge then counts instead) or
+it fails (nothing counts). The check and the new job row happen in one transaction that first
+locks the person's user row, so concurrent submissions are counted one after another and
+cannot overspend.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from jobs import catalogue
+from jobs.models import Job
+from spend.models import Budget, LedgerEntry
+from spend.reports import DateRange
+
+# Jobs whose charge may still come: their estimate is held against the budget.
+HOLDING = (Job.Status.QUEUED, Job.Status.SUBMITTING, Job.Status.UNKNOWN)
+
+
+def period_bounds(now=None):
+    """The start and end of the budget period containing `now`, in the site's time zone."""
+    now = timezone.localtime(now or timezone.now())
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    period = settings.KLING_BUDGET_PERIOD
+    if period == "daily":
+        return midnight, midnight + timedelta(days=1)
+    if period == "weekly":
+        start = midnight - timedelta(days=midnight.weekday())
+        return start, start + timedelta(days=7)
+    start = midnight.replace(day=1)
+    return start, (start + timedelta(days=32)).replace(day=1)
+
+
+@dataclass(frozen=True)
+class Standing:
+    budget: Decimal | None
+    spent: Decimal
+    held: Decimal
+    starts_at: datetime
+    resets_at: datetime
+
+    @property
+    def committed(self):
+        return self.spent + self.held
+
+    @property
+    def left(self):
+        return None if self.budget is None else max(self.budget - self.committed, Decimal("0"))
+
+    @property
+    def share(self):
+        return self.committed / self.budget if self.budget else Decimal("0")
+
+    @property
+    def percent(self):
+        return min(int(self.share * 100), 100) if self.budget is not None else 0
+
+    @property
+    def warn(self):
+        return self.budget is not None and self.share * 100 >= settings.KLING_BUDGET_WARN_PERCENT
+
+    @property
+    def date_range(self):
+        last_day = timezone.localtime(self.resets_at).date() - timedelta(days=1)
+        return DateRange(timezone.localtime(self.starts_at).date(), last_day)
+
+    @property
+    def resets_on(self):
+        return date_format(timezone.localtime(self.resets_at), "j F Y")
+
+
+def budget_for(user):
+    """The person's own budget, else the default, else None (unlimited)."""
+    budget = (Budget.objects.filter(Q(user=user) | Q(user=None))
+              .order_by(F("user").asc(nulls_last=True)).first())
+    return budget.amount if budget else None
+
+
+def standing(user, now=None):
+    start, end = period_bounds(now)
+    spent = LedgerEntry.total(LedgerEntry.objects.filter(user=user, created_at__gte=start,
+                                                         created_at__lt=end))
+    held = Job.objects.filter(owner=user, amount__isnull=True, status__in=HOLDING).aggregate(
+        total=Sum("estimate"))["total"] or Decimal("0")
+    return Standing(budget_for(user), spent, held, start, end)
+
+
+class BudgetExceeded(Exception):
+    def __init__(self, standing, estimate):
+        self.standing = standing
+        self.estimate = estimate
+        period = {"daily": "daily", "weekly": "weekly"}.get(settings.KLING_BUDGET_PERIOD,
+                                                             "monthly")
+        super().__init__(
+            f"This video is estimated at {catalogue.format_money(estimate)}, but only "
+            f"{catalogue.format_money(standing.left)} of your "
+            f"{catalogue.format_money(standing.budget)} {period} budget is left. It resets on "
+            f"{standing.resets_on}. Choose a shorter or cheaper video, or ask an admin to raise "
+            "your budget. Nothing was sent or charged.")
+
+
+def hold(user, estimate):
+    """Refuse the submission if its estimate does not fit the budget. Call inside the
+    transaction that writes the job row: it locks the person's row until that commits."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    current = standing(user)
+    if current.budget is not None and current.committed + estimate > current.budget:
+        raise BudgetExceeded(current, estimate)
+    return current

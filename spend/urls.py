@@ -1,0 +1,11 @@
+"""URLs of the spend app. The review lives under /admin/ because it is the admins' page."""
+
+from django.urls import path
+
+from spend import views
+
+urlpatterns = [
+    path("spend/", views.my_spend, name="my-spend"),
+    path("admin/spend/", views.review, name="spend-review"),
+    path("admin/spend/ledger.csv", views.review_csv, name="spend-review-csv"),
+]

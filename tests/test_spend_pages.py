@@ -1,0 +1,105 @@
+"""The pages that show money: a person's own spend, and the staff-only review and CSV export,
+whose figures must agree with the ledger to the cent."""
+
+import csv
+import io
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from spend.models import Budget, LedgerEntry
+
+pytestmark = pytest.mark.django_db
+KLING_26, KLING_30 = "kwaivgi/kling-2.6/image-to-video", "kwaivgi/kling-3.0/image-to-video"
+
+
+def charged(make_job, user, model_id, amount, fail=False):
+    job = make_job(user=user, model_id=model_id, mode="std" if model_id == KLING_30 else "pro")
+    job.claim_for_submission()
+    job.mark_submitted(f"sa-{job.pk}", Decimal(amount))
+    if fail:
+        job.mark_failed("Kling could not make this video.", refunded=True)
+    return job
+
+
+@pytest.fixture
+def ledger(make_job, owner, other):
+    """A known ledger: this month 0.600 + (1.070 - 1.070) for the owner, 0.715 for the other
+    person; and 5.000 forty days ago, outside this month."""
+    charged(make_job, owner, KLING_26, "0.600")
+    charged(make_job, owner, KLING_30, "1.070", fail=True)
+    charged(make_job, other, KLING_30, "0.715")
+    old = charged(make_job, other, KLING_26, "5.000")
+    LedgerEntry.objects.filter(job=old).update(created_at=timezone.now() - timedelta(days=40))
+
+
+def figure(html, role):
+    return re.search(rf'data-role="{role}">([^<]+)<', html).group(1)
+
+
+def test_my_spend_shows_this_periods_spend_what_is_left_and_the_jobs_behind_it(
+        client, owner, ledger, make_job):
+    Budget.objects.create(user=owner, amount=Decimal("2"))
+    make_job(estimate=Decimal("0.300"))  # queued: held
+    client.force_login(owner)
+    html = client.get(reverse("my-spend")).content.decode()
+    assert figure(html, "spent") == "$0.60"
+    assert figure(html, "held") == "$0.30"
+    assert figure(html, "left") == "$1.10"
+    bars = re.findall(r'data-value="([-0-9.]+)"', html)
+    assert sum(Decimal(v) for v in bars) == Decimal("0.600")
+    assert "Kling 3.0" in html and "$0.715" not in html  # the other person's spend stays theirs
+
+
+@pytest.mark.parametrize("name", ["spend-review", "spend-review-csv"])
+def test_only_staff_reach_the_review_and_the_export(client, owner, staff, name):
+    url = reverse(name)
+    assert client.get(url).status_code == 302
+    client.force_login(owner)
+    response = client.get(url)
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    client.force_login(staff)
+    assert client.get(url).status_code == 200
+
+
+def test_the_review_agrees_with_the_ledger_to_the_cent(client, staff, ledger):
+    client.force_login(staff)
+    html = client.get(reverse("spend-review")).content.decode()
+    assert figure(html, "total") == "$1.315"
+    assert figure(html, "charged") == "$2.385"
+    assert figure(html, "refunded") == "-$1.07"
+    per_person = html.split('data-role="per-person"')[1].split("</table>")[0]
+    assert re.findall(r"<td>(\w+)</td><td>\d+</td><td class=\"num\">([^<]+)<", per_person) == [
+        ("oscar", "$0.715"), ("olivia", "$0.60")]
+    bars = re.findall(r'data-value="([-0-9.]+)"', html)
+    assert sum(Decimal(v) for v in bars) == Decimal("1.315")
+    assert "Kling could not make this video." in html.split('data-role="failed"')[1]
+    assert reverse("spend-review") in client.get(reverse("admin:index")).content.decode()
+
+
+def test_the_csv_holds_exactly_the_ledger_entries_of_the_range(client, staff, ledger):
+    client.force_login(staff)
+    today = timezone.localdate()
+    response = client.get(reverse("spend-review-csv"), {"first": today.replace(day=1),
+                                                        "last": today})
+    assert response["Content-Disposition"].startswith("attachment;")
+    text = response.content.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 4
+    assert sum(Decimal(row["amount (USD)"]) for row in rows) == Decimal("1.315")
+    assert sorted(row["kind"] for row in rows) == ["charge", "charge", "charge", "refund"]
+    everything = client.get(reverse("spend-review-csv"), {
+        "first": today - timedelta(days=60), "last": today}).content.decode("utf-8-sig")
+    assert sum(Decimal(r["amount (USD)"]) for r in csv.DictReader(io.StringIO(everything))) == \
+        Decimal("6.315")
+
+
+def test_a_reversed_range_is_explained_next_to_the_field(client, staff):
+    client.force_login(staff)
+    html = client.get(reverse("spend-review"), {"first": "2026-11-20",
+                                                "last": "2026-11-01"}).content.decode()
+    assert "The end date is before the start date" in html
