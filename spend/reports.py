@@ -75,6 +75,7 @@ def bar_chart(series):
     for index, (day, value) in enumerate(series):
         height = float(max(value, 0) / top) * (CHART_HEIGHT - 20)
         bars.append({"x": round(index * slot + slot * 0.1, 1), "width": round(slot * 0.8, 1),
+                     "center": round(index * slot + slot / 2, 1),
                      "y": round(CHART_HEIGHT - height, 1), "height": round(height, 1),
                      "day": day, "value": value})
     return {"bars": bars, "width": CHART_WIDTH, "height": CHART_HEIGHT, "top": top,

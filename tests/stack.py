@@ -88,7 +88,9 @@ class Stack:
         self.manage("shell", "-c", (
             "from django.contrib.auth.models import User;"
             f"User.objects.create_user('maya', password='{PASSWORD}');"
-            f"User.objects.create_user('noah', password='{PASSWORD}')"))
+            f"User.objects.create_user('noah', password='{PASSWORD}');"
+            f"User.objects.create_user('ada', password='{PASSWORD}', is_staff=True,"
+            " is_superuser=True)"))
         self.spawn("simulator", "manage.py", "runsimulator", "--port", str(self.sim_port))
         self.spawn("qcluster", "manage.py", "qcluster")
         self.spawn("web", "-m", "gunicorn", "klingstudio.wsgi", "--bind",

@@ -4,38 +4,19 @@ follows its job without reloading, in-place playback in the gallery, and errors 
 person's input.
 """
 
-import os
 import re
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import image_bytes, require
-from tests.stack import PASSWORD, ROOT, Stack
+from tests.browser import ARTIFACTS, browser, new_page, screenshot, sign_in  # noqa: F401
+from tests.conftest import image_bytes
+from tests.stack import Stack
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("KLING_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-quic",
-                 "--no-first-run"]
 FINAL = {"Succeeded", "Failed"}
 JOB_URL = re.compile(r"/jobs/(\d+)/$")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    require(sync_playwright is not None and Path(CHROMIUM).is_file(),
-            "Chromium for browser tests (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +28,9 @@ def stack(browser, tmp_path_factory):
 
 @pytest.fixture
 def page(browser, stack):
-    context = browser.new_context(base_url=stack.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
+    page = new_page(browser, stack)
     yield page
-    context.close()
+    page.context.close()
 
 
 @pytest.fixture
@@ -59,14 +38,6 @@ def frame_file(tmp_path):
     path = tmp_path / "harbour.png"
     path.write_bytes(image_bytes(800, 450, (30, 120, 200)))
     return path
-
-
-def sign_in(page, stack, username):
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(stack.url + "/")
 
 
 def options(page, select):
@@ -151,11 +122,8 @@ def test_a_person_makes_a_video_watches_it_finish_and_plays_it_in_the_gallery(
                            arg=video.element_handle(), timeout=10_000)
     assert video.evaluate("v => v.videoWidth") > 0
 
-    shot = ROOT / "test-artifacts" / "gallery.png"
-    shot.parent.mkdir(exist_ok=True)
-    shot.unlink(missing_ok=True)
-    page.screenshot(path=shot, full_page=True)
-    assert shot.stat().st_size > 10_000
+    (ARTIFACTS / "gallery.png").unlink(missing_ok=True)
+    assert screenshot(page, "gallery.png").stat().st_size > 10_000
 
 
 def test_bad_input_is_shown_next_to_its_field_and_nothing_is_lost(page, stack, frame_file):
