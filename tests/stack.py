@@ -173,10 +173,9 @@ class Stack:
                      headers={"Referer": self.url})
         return session
 
-    def simulator_stats(self):
+    def simulator_stats(self, key="local-simulator-key"):
         return requests.get(self.simulator_url + "/_simulator/stats",
-                            headers={"Authorization": "Bearer local-simulator-key"},
-                            timeout=5).json()
+                            headers={"Authorization": f"Bearer {key}"}, timeout=5).json()
 
 
 def csrf_token(html):
