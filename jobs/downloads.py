@@ -8,14 +8,17 @@ check, streams with a byte cap and a total deadline, and keeps the file only if 
 
 import ipaddress
 import socket
+import tempfile
 import time
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
+from django.core.files import File
 
 MAX_REDIRECTS = 3
 CHUNK = 64 * 1024
+SPOOL_BYTES = 8 * 1024 * 1024
 
 
 class DownloadError(Exception):
@@ -26,7 +29,7 @@ class DownloadError(Exception):
 
 
 def fetch_video(url, max_bytes=None, deadline_seconds=120):
-    """The bytes of the MP4 at `url`, or DownloadError saying what went wrong."""
+    """The MP4 at `url` as an open temporary File, or DownloadError saying what went wrong."""
     max_bytes = max_bytes or settings.KLING_VIDEO_MAX_BYTES
     started = time.monotonic()
     for _ in range(MAX_REDIRECTS + 1):
@@ -51,18 +54,27 @@ def _read(response, max_bytes, started, deadline_seconds):
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise DownloadError(f"the video is larger than {max_bytes:,} bytes", permanent=True)
-    chunks, size = [], 0
-    for chunk in response.iter_content(CHUNK):
-        size += len(chunk)
-        if size > max_bytes:
-            raise DownloadError(f"the video is larger than {max_bytes:,} bytes", permanent=True)
-        if time.monotonic() - started > deadline_seconds:
-            raise DownloadError("the download took too long")
-        chunks.append(chunk)
-    content = b"".join(chunks)
-    if content[4:8] != b"ftyp":
-        raise DownloadError("the file at the video's address is not an MP4 video", permanent=True)
-    return content
+    # Spooled to disk past a few megabytes: a video never has to fit in memory.
+    target = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    size = 0
+    try:
+        for chunk in response.iter_content(CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise DownloadError(f"the video is larger than {max_bytes:,} bytes",
+                                    permanent=True)
+            if time.monotonic() - started > deadline_seconds:
+                raise DownloadError("the download took too long")
+            target.write(chunk)
+        target.seek(0)
+        if target.read(8)[4:8] != b"ftyp":
+            raise DownloadError("the file at the video's address is not an MP4 video",
+                                permanent=True)
+    except BaseException:
+        target.close()
+        raise
+    target.seek(0)
+    return File(target, name="video.mp4")
 
 
 def check_address(url):

@@ -11,7 +11,6 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -90,6 +89,14 @@ def job_spec(job):
         generate_audio=job.generate_audio,
         image=images.wire_reference(job.start_frame),
         image_tail=images.wire_reference(job.end_frame) if job.end_frame else "",
+        multi_shot=job.multi_shot,
+        shot_type=job.shot_type,
+        shots=tuple(catalogue.Shot(shot.prompt, shot.duration) for shot in job.shots.all()),
+        elements=tuple(
+            catalogue.Element(images.wire_reference(element.frontal_image),
+                              tuple(images.wire_reference(reference.image)
+                                    for reference in element.references.all()))
+            for element in job.elements.prefetch_related("references")),
     )
 
 
@@ -142,13 +149,14 @@ def apply_state(job, state):
 def keep_video(job):
     """Download the result into media storage, since ShortAPI's URLs expire."""
     try:
-        content = downloads.fetch_video(job.video_url)
+        video = downloads.fetch_video(job.video_url)
     except downloads.DownloadError as error:
         job.note_video_error(f"The video could not be saved here yet: {error.message}.",
                              give_up=error.permanent)
         log.warning("Could not keep the video of job %s: %s", job.pk, error.message)
         return
-    job.store_video("video.mp4", ContentFile(content))
+    with video:
+        job.store_video("video.mp4", video)
 
 
 def resolve_unknown(job_id, hinted_job_id):

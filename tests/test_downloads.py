@@ -77,14 +77,16 @@ def test_the_simulators_host_is_allowed_in_simulated_mode(settings):
 
 def test_it_downloads_an_mp4_from_an_allowed_host(server):
     server.routes["/v.mp4"] = (200, {"Content-Type": "video/mp4"}, MP4)
-    assert downloads.fetch_video(server.url + "/v.mp4") == MP4
+    with downloads.fetch_video(server.url + "/v.mp4") as video:
+        assert video.read() == MP4
 
 
 def test_it_follows_a_redirect_only_to_an_address_that_passes_the_same_check(server):
     server.routes["/ok"] = (302, {"Location": "/v.mp4"}, b"")
     server.routes["/v.mp4"] = (200, {}, MP4)
     server.routes["/inside"] = (302, {"Location": "http://10.1.2.3/v.mp4"}, b"")
-    assert downloads.fetch_video(server.url + "/ok") == MP4
+    with downloads.fetch_video(server.url + "/ok") as video:
+        assert video.read() == MP4
     with pytest.raises(downloads.DownloadError, match="inside this network"):
         downloads.fetch_video(server.url + "/inside")
 
