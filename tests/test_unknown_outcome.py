@@ -170,3 +170,24 @@ def test_the_broker_is_the_database_unless_redis_is_configured(tmp_path, redis_u
          "from django.conf import settings; print(sorted(settings.Q_CLUSTER))"],
         cwd=django_settings.BASE_DIR, env=env, capture_output=True, text=True, check=True)
     assert f"'{broker}'" in out.stdout
+
+
+def test_a_forged_success_callback_makes_the_app_download_and_show_nothing(
+        client, make_job, fake, monkeypatch):
+    job = make_job()
+    job.claim_for_submission()
+    job.mark_submitted("sa-real", Decimal("0.300"))
+    fake.states["sa-real"] = shortapi.JobState(status=shortapi.PROCESSING)
+    fetched = []
+    monkeypatch.setattr(tasks.downloads, "fetch_video", lambda url, *a, **k: fetched.append(url))
+    # The queue runs the task at once, as a worker would.
+    monkeypatch.setattr("jobs.views.async_task", lambda func, *args, **kwargs: func(*args))
+    forged = {"job_id": "sa-real", "status": 2,
+              "result": {"images": [{"url": "https://evil.example/fake.mp4"}]}}
+
+    response = client.post(reverse("shortapi-callback", args=[job.callback_token]),
+                           json.dumps(forged), content_type="application/json")
+
+    job.refresh_from_db()
+    assert response.status_code == 200
+    assert (job.status, job.video_url, fetched) == (S.PROCESSING, "", [])
