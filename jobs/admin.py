@@ -3,11 +3,24 @@
 from django.contrib import admin, messages
 
 from jobs import tasks
-from jobs.models import Job
+from jobs.models import Element, Job, Shot
+
+
+class ShotInline(admin.TabularInline):
+    model = Shot
+    fields = ["position", "duration", "prompt"]
+    extra = 0
+
+
+class ElementInline(admin.TabularInline):
+    model = Element
+    fields = ["position", "name", "frontal_image"]
+    extra = 0
 
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
+    inlines = [ShotInline, ElementInline]
     list_display = ["id", "owner", "status", "model_id", "mode", "duration", "estimate", "amount",
                     "refunded", "created_at"]
     list_filter = ["status", "model_id", "mode", "refunded", "created_at"]

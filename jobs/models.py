@@ -11,8 +11,10 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.db.models import Sum
+from django.db.transaction import on_commit
 from django.urls import reverse
 from django.utils import timezone
 
@@ -42,6 +44,13 @@ class JobQuerySet(models.QuerySet):
     def unfinished(self):
         return self.filter(status__in=Job.Status.watched())
 
+    def drafts(self):
+        return self.filter(status=Job.Status.DRAFT)
+
+    def sent(self):
+        """Every job but drafts: what the gallery shows."""
+        return self.exclude(status=Job.Status.DRAFT)
+
     def with_cost(self):
         """Each job's ledger total in the same query (read by `Job.cost`)."""
         # An aggregate drops Meta.ordering, so it is restated.
@@ -54,6 +63,7 @@ class Job(models.Model):
         """Where a job is on its way from the form to a video.
 
         Allowed transitions (anything else is refused by the conditional update):
+          draft       -> queued      its owner submitted it, after the composer's full checks
           queued      -> submitting  a worker claimed it and is calling create
           queued      -> failed      an admin stopped it before it was sent
           submitting  -> submitted   ShortAPI accepted it: job_id and amount are stored
@@ -66,8 +76,11 @@ class Job(models.Model):
           submitted   -> processing, succeeded, failed
           processing  -> succeeded, failed
         succeeded and failed are terminal: they never change again.
+        A draft is never sent, charged or swept; its owner may edit or delete it only while it
+        is still a draft.
         """
 
+        DRAFT = "draft", "Draft"
         QUEUED = "queued", "Queued"
         SUBMITTING = "submitting", "Sending"
         SUBMITTED = "submitted", "Submitted"
@@ -85,6 +98,9 @@ class Job(models.Model):
             return (cls.SUBMITTED, cls.PROCESSING)
 
     MODEL_CHOICES = [(m.id, m.label) for m in catalogue.MODELS.values()]
+    # what the composer sets, and so what editing a draft may change
+    DRAFT_FIELDS = ("model_id", "mode", "duration", "prompt", "negative_prompt", "generate_audio",
+                    "multi_shot", "shot_type", "start_frame", "end_frame", "estimate")
     MAX_VIDEO_ATTEMPTS = 10
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
@@ -102,7 +118,11 @@ class Job(models.Model):
     prompt = models.TextField(blank=True)
     negative_prompt = models.TextField(blank=True)
     generate_audio = models.BooleanField(default=False)
-    start_frame = models.ImageField(upload_to=_frame_path)
+    multi_shot = models.BooleanField(default=False)
+    shot_type = models.CharField(max_length=16, choices=list(catalogue.SHOT_TYPES.items()),
+                                 default="intelligence")
+    # blank only for drafts: the composer requires it of every job it sends
+    start_frame = models.ImageField(upload_to=_frame_path, blank=True)
     end_frame = models.ImageField(upload_to=_frame_path, blank=True)
 
     estimate = models.DecimalField(max_digits=10, decimal_places=3)
@@ -150,6 +170,31 @@ class Job(models.Model):
         return self.status in self.Status.terminal()
 
     @property
+    def is_draft(self):
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_custom_storyboard(self):
+        return self.model.storyboard and self.multi_shot and self.shot_type == "customize"
+
+    def timeline(self):
+        """The shots, each with `share`: its percentage of the storyboard's length."""
+        shots = list(self.shots.all())
+        total = sum(shot.duration or 0 for shot in shots)
+        for shot in shots:
+            shot.share = Decimal(100 * (shot.duration or 0)) / total if total else Decimal(0)
+        return shots
+
+    def image_names(self):
+        """The storage names of every image the job was given: frames and element images."""
+        names = {frame.name for frame in (self.start_frame, self.end_frame) if frame}
+        for element in self.elements.prefetch_related("references"):
+            names.add(element.frontal_image.name)
+            names.update(reference.image.name for reference in element.references.all())
+        names.discard("")
+        return names
+
+    @property
     def cost(self):
         """What the job really costs: what its ledger entries add up to (charge less refund)."""
         if hasattr(self, "ledger_total"):
@@ -173,6 +218,25 @@ class Job(models.Model):
         else:
             self.refresh_from_db()
         return won
+
+    def submit_draft(self):
+        """Its owner sent a draft: from now on it is a job like any other, created now."""
+        S = self.Status
+        return self._move([S.DRAFT], status=S.QUEUED, created_at=timezone.now())
+
+    def keep_draft_changes(self):
+        """Write an edited draft's settings, unless it stopped being a draft meanwhile."""
+        changes = {name: getattr(self, name) for name in self.DRAFT_FIELDS}
+        return Job.objects.filter(pk=self.pk, status=self.Status.DRAFT).update(
+            updated_at=timezone.now(), **changes) == 1
+
+    def delete_draft(self):
+        """Delete a draft, never a job that was sent, and its images once that is committed."""
+        names = self.image_names()
+        deleted, _ = Job.objects.filter(pk=self.pk, status=self.Status.DRAFT).delete()
+        if deleted:
+            on_commit(lambda: [default_storage.delete(name) for name in names])
+        return bool(deleted)
 
     def claim_for_submission(self):
         S = self.Status
@@ -247,3 +311,52 @@ class Job(models.Model):
             self.shortapi_job_id, self.amount = shortapi_job_id, amount
             if not LedgerEntry.charge(self):
                 LedgerEntry.correct_charge(self)
+
+
+class Shot(models.Model):
+    """One shot of a custom storyboard: what happens in it and for how many whole seconds."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="shots")
+    position = models.PositiveSmallIntegerField()
+    prompt = models.TextField(blank=True)
+    # empty only in a draft
+    duration = models.PositiveSmallIntegerField(null=True, blank=True, help_text="seconds")
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["job", "position"],
+                                               name="jobs_shot_one_per_position")]
+
+    def __str__(self):
+        return f"Shot {self.position + 1} of job {self.job_id}"
+
+
+class Element(models.Model):
+    """A character or object Kling keeps the same across shots, named by the person."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="elements")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=60)
+    # empty only in a draft
+    frontal_image = models.ImageField(upload_to=_frame_path, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["job", "position"],
+                                               name="jobs_element_one_per_position")]
+
+    def __str__(self):
+        return self.name
+
+
+class ElementReference(models.Model):
+    """One more view of an element, from another angle."""
+
+    element = models.ForeignKey(Element, on_delete=models.CASCADE, related_name="references")
+    position = models.PositiveSmallIntegerField()
+    image = models.ImageField(upload_to=_frame_path)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["element", "position"],
+                                               name="jobs_elementreference_one_per_position")]

@@ -18,6 +18,7 @@ LATER = timezone.now() + timedelta(minutes=5)
 
 # method name -> (arguments, statuses it may start from, status it ends in)
 TRANSITIONS = {
+    "submit_draft": ((), {S.DRAFT}, S.QUEUED),
     "claim_for_submission": ((), {S.QUEUED}, S.SUBMITTING),
     "mark_submitted": (("sa-job-1", Decimal("0.715")), {S.SUBMITTING, S.UNKNOWN}, S.SUBMITTED),
     "release_for_retry": (("Network down.", LATER), {S.SUBMITTING}, S.QUEUED),
