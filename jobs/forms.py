@@ -1,26 +1,38 @@
 """The composer form: what a person asks for, checked by the catalogue's rules before any money
-is spent.
+is spent; with Kling 3.0, its storyboard and elements too (formsets from `jobs.storyboard`).
 
-Frames that passed their checks survive a rejected form: they are staged in storage and carried
-in a signed hidden field, so fixing a too-long prompt never means uploading the frames again.
+Images that passed their checks survive a rejected form: they are staged in storage and carried
+in signed hidden fields (`jobs.staging`), so fixing a too-long prompt never means uploading the
+frames again. The same tokens carry a job's own images into a remix or a reopened draft.
+
+The form also keeps drafts: saved with `as_draft=True` it keeps whatever passes the field checks
+(images are still checked), skipping the catalogue's rules; sent normally with a `draft` id it
+runs every rule and turns that draft into a queued job.
 """
 
-import uuid
+from decimal import Decimal
 
 from django import forms
-from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db.transaction import on_commit
+from django.http import Http404, QueryDict
 
-from jobs import catalogue, images
+from jobs import catalogue, staging, storyboard
 from jobs.models import Job
+from jobs.staging import staged_name  # noqa: F401  (the staged-upload view reads it here)
 
 FRAMES = {"start_frame": "image", "end_frame": "image_tail"}
 ARG_FIELDS = {"mode": "mode", "duration": "duration", "prompt": "prompt",
               "negative_prompt": "negative_prompt", "generate_audio": "generate_audio",
+              "multi_shot": "multi_shot", "shot_type": "shot_type",
               **{arg: field for field, arg in FRAMES.items()}}
-_STAGING_SALT = "jobs.forms.staged-frame"
+DRAFT_GONE = ("This draft was already submitted or deleted, so it cannot be changed. Sending "
+              "this form makes a new video.")
+
+
+class DraftGone(Http404):
+    """The draft being saved was submitted or deleted elsewhere between its check and its save."""
 
 
 class ComposeForm(forms.Form):
@@ -41,91 +53,209 @@ class ComposeForm(forms.Form):
                                   help_text="JPG or PNG (WebP is converted), up to 10 MB, each "
                                             "side at least 300 px.")
     end_frame = forms.FileField(required=False, help_text="Optional: the frame the video ends on.")
+    multi_shot = forms.TypedChoiceField(
+        label="Shots", choices=[("0", "Single shot"), ("1", "Multi-shot")], initial="0",
+        coerce=lambda value: value == "1", empty_value=False, required=False,
+        widget=forms.RadioSelect)
+    shot_type = forms.ChoiceField(label="Shot type", choices=list(catalogue.SHOT_TYPES.items()),
+                                  initial="intelligence", required=False, widget=forms.RadioSelect)
 
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, files=None, *, user, as_draft=False, draft=None,
+                 shot_rows=None, element_rows=None, **kwargs):
         self.user = user
-        self.frames: dict[str, images.CheckedImage] = {}
+        self.as_draft = as_draft
+        self.draft = draft
+        self.draft_asked = draft is not None
+        if data is not None:
+            data, files = self._input(data, files)
+        super().__init__(data, files, **kwargs)
+        self.frames: dict[str, staging.Picked] = {}
         self.staged: dict[str, str] = {}
+        self.custom = False
+        self.shots = storyboard.ShotFormSet(data, prefix="shots", initial=shot_rows)
+        if data is None and not shot_rows:
+            self.shots.extra = 1
+        self.elements = storyboard.ElementFormSet(data, files, prefix="elements",
+                                                  initial=element_rows,
+                                                  form_kwargs={"user": user})
+
+    def _input(self, data, files):
+        """What was posted, with the draft it names; a draft's Submit on the drafts list posts
+        only the draft's id and `saved`, and then the draft as saved is the input."""
+        draft_id = str(data.get("draft", ""))
+        if draft_id.isdigit():
+            self.draft_asked = True
+            job = Job.objects.filter(pk=draft_id, owner=self.user).first()
+            self.draft = job if job and job.is_draft else None
+            if job and data.get("saved"):
+                # even when no longer a draft (a second click), show what it held
+                return saved_input(job, self.user), {}
+        data = data.copy()
+        # A section the page left out (another model, or no script) posts no management form.
+        for prefix in ("shots", "elements"):
+            data.setdefault(f"{prefix}-TOTAL_FORMS", "0")
+            data.setdefault(f"{prefix}-INITIAL_FORMS", "0")
+        return data, files
+
+    @classmethod
+    def copy_of(cls, job, user, draft=None):
+        """An unsent composer filled in from `job`, its images carried as tokens: a remix, or
+        (with `draft`) a draft opened again for editing."""
+        fields, staged, shot_rows, element_rows = job_input(job, user)
+        form = cls(user=user, draft=draft, initial=fields, shot_rows=shot_rows,
+                   element_rows=element_rows)
+        form.staged = staged
+        return form
 
     def clean_start_frame(self):
-        return self._clean_frame("start_frame", required=True)
+        return self._clean_frame("start_frame", required=not self.as_draft)
 
     def clean_end_frame(self):
         return self._clean_frame("end_frame", required=False)
 
     def _clean_frame(self, name, required):
-        upload = self.cleaned_data.get(name)
-        if upload:
-            self.frames[name] = images.check_upload(upload)
-        elif not self.data.get(f"{name}_remove") and (token := self.data.get(f"{name}_staged")):
-            staged = load_staged(token, self.user)
-            if staged is None:
-                raise ValidationError("The image uploaded earlier has expired. Upload it again.")
-            self.frames[name] = staged
+        token = "" if self.data.get(f"{name}_remove") else self.data.get(f"{name}_staged")
+        picked = staging.pick(self.cleaned_data.get(name), token, self.user)
+        if picked:
+            self.frames[name] = picked
         elif required:
             raise ValidationError("Upload a start frame: the picture the video starts from.")
-        return self.frames.get(name)
+        return picked
 
     def clean(self):
         data = super().clean()
+        if self.draft_asked and self.draft is None:
+            self.draft_asked = False
+            self.add_error(None, DRAFT_GONE)
         if not {"model", "mode", "duration"} <= data.keys():
             return data
+        model = catalogue.get(data["model"])
+        data["multi_shot"] = model.storyboard and data.get("multi_shot", False)
+        data["shot_type"] = data.get("shot_type") or "intelligence"
+        # Only what the model and the combination take is read, as only that is sent.
+        self.custom = data["multi_shot"] and data["shot_type"] == "customize"
+        shot_forms = self.shots.forms if self.custom else []
+        element_forms = self.elements.forms if model.max_elements else []
+        for rows in (shot_forms, element_forms):
+            for form in rows:
+                form.full_clean()
         frame_refs = {FRAMES[name]: "staged" for name in self.frames}
         spec = catalogue.JobSpec(
             model_id=data["model"], mode=data["mode"], duration=data["duration"],
             prompt=data.get("prompt", ""), negative_prompt=data.get("negative_prompt", ""),
             generate_audio=data.get("generate_audio", False),
             image=frame_refs.get("image", ""), image_tail=frame_refs.get("image_tail", ""),
+            multi_shot=data["multi_shot"], shot_type=data["shot_type"],
+            shots=tuple(form.as_shot() for form in shot_forms),
+            elements=tuple(form.as_element() for form in element_forms),
         )
-        for problem in catalogue.check_args(spec.model_id, catalogue.build_args(spec)):
+        if not self.as_draft:
+            self._apply_rules(spec)
+        data["estimate"] = estimate(model, spec)
+        return data
+
+    def _apply_rules(self, spec):
+        args = catalogue.build_args(spec)
+        # build_args leaves out an end frame that multi-shot cannot use; the person is told.
+        if spec.image_tail:
+            args.setdefault("image_tail", spec.image_tail)
+        formsets = {"shots": self.shots, "elements": self.elements}
+        for problem in catalogue.check_args(spec.model_id, args):
+            if storyboard.place_problem(formsets, problem):
+                continue
             field = ARG_FIELDS.get(problem.arg)
             if field in self.errors:
                 continue
             if field not in self.fields:
                 field = None
             self.add_error(field, problem.message)
-        if not self.errors:
-            model = catalogue.get(spec.model_id)
-            data["estimate"] = model.estimate(spec.mode, spec.duration, spec.generate_audio)
-        return data
+
+    def is_valid(self):
+        valid = super().is_valid()
+        shots_valid = not self.custom or self.shots.is_valid()
+        return valid and shots_valid and self.elements.is_valid()
+
+    @property
+    def has_problems(self):
+        return bool(self.errors or (self.custom and self.shots.total_error_count())
+                    or self.elements.total_error_count())
 
     def stage_frames(self):
-        """Keep the frames that passed their checks for the next try of a rejected form."""
-        for name, frame in self.frames.items():
-            token = self.data.get(f"{name}_staged") if name not in self.files else None
-            if not token:
-                path = default_storage.save(f"staged/{uuid.uuid4().hex}.{frame.extension}",
-                                            ContentFile(frame.content))
-                token = signing.dumps({"user": self.user.pk, "name": path}, salt=_STAGING_SALT)
-            self.staged[name] = token
+        """Keep the images that passed their checks for the next try of a rejected form."""
+        for name, picked in self.frames.items():
+            self.staged[name] = staging.stage(picked, self.user)
+        for form in self.elements.forms:
+            form.stage()
 
     def save(self):
+        """The job as asked for, in one transaction the caller holds: a new job, or the draft
+        being edited; sent (queued) unless saved as a draft."""
         data = self.cleaned_data
-        job = Job(owner=self.user, model_id=data["model"], mode=data["mode"],
-                  duration=data["duration"], prompt=data["prompt"],
-                  negative_prompt=data["negative_prompt"],
-                  generate_audio=data["generate_audio"], estimate=data["estimate"])
-        for name, frame in self.frames.items():
-            getattr(job, name).save(f"frame.{frame.extension}", frame.as_file(), save=False)
-        job.save()
+        model = catalogue.get(data["model"])
+        job = self.draft or Job(owner=self.user)
+        reusable = job.image_names() if self.draft else frozenset()
+        job.model_id, job.mode, job.duration = data["model"], data["mode"], data["duration"]
+        job.prompt, job.negative_prompt = data["prompt"], data["negative_prompt"]
+        job.generate_audio, job.estimate = data["generate_audio"], data["estimate"]
+        job.multi_shot, job.shot_type = data["multi_shot"], data["shot_type"]
+        for name in FRAMES:
+            if name in self.frames:
+                staging.store(getattr(job, name), self.frames[name], reusable)
+            else:
+                setattr(job, name, "")
+        if self.draft is None:
+            job.status = Job.Status.DRAFT if self.as_draft else Job.Status.QUEUED
+            job.save()
+        elif not job.keep_draft_changes():
+            raise DraftGone(DRAFT_GONE)
+        storyboard.save_shots(job, self.shots.forms if self.custom else [])
+        storyboard.save_elements(job, self.elements.forms if model.max_elements else [],
+                                 reusable)
+        if self.draft is not None:
+            unused = reusable - job.image_names()
+            on_commit(lambda: [default_storage.delete(name) for name in unused])
+            if not self.as_draft and not job.submit_draft():
+                raise DraftGone(DRAFT_GONE)
         return job
 
 
-def staged_name(token, user):
-    try:
-        value = signing.loads(token, salt=_STAGING_SALT, max_age=24 * 3600)
-    except signing.BadSignature:
-        return None
-    if value.get("user") != user.pk or not default_storage.exists(value.get("name", "")):
-        return None
-    return value["name"]
+def estimate(model, spec):
+    """The price table times the duration; nothing for a draft whose mode the model lacks."""
+    if spec.mode not in model.modes:
+        return Decimal("0")
+    return model.estimate(spec.mode, spec.duration, spec.generate_audio)
 
 
-def load_staged(token, user):
-    name = staged_name(token, user)
-    if name is None:
-        return None
-    with default_storage.open(name, "rb") as handle:
-        content = handle.read()
-    return images.CheckedImage(content, name.rsplit(".", 1)[-1], 0, 0)
+def job_input(job, user):
+    """The composer's input for a copy of `job`: its fields, its frames as tokens, and its shot
+    and element rows."""
+    fields = {"model": job.model_id, "mode": job.mode, "duration": job.duration,
+              "prompt": job.prompt, "negative_prompt": job.negative_prompt,
+              "generate_audio": job.generate_audio, "multi_shot": "1" if job.multi_shot else "0",
+              "shot_type": job.shot_type}
+    staged = {name: staging.token_for(getattr(job, name).name, user)
+              for name in FRAMES if getattr(job, name)}
+    return fields, staged, storyboard.shot_rows(job), storyboard.element_rows(job, user)
+
+
+def saved_input(job, user):
+    """What the composer would post for `job` as it is saved."""
+    fields, staged, shot_rows, element_rows = job_input(job, user)
+    data = QueryDict(mutable=True)
+    for name, value in fields.items():
+        if value is not False:
+            data[name] = "on" if value is True else str(value)
+    for name, token in staged.items():
+        data[f"{name}_staged"] = token
+    data["draft"] = str(job.pk)
+    for prefix, rows in (("shots", shot_rows), ("elements", element_rows)):
+        data[f"{prefix}-TOTAL_FORMS"] = str(len(rows))
+        data[f"{prefix}-INITIAL_FORMS"] = "0"
+        for index, row in enumerate(rows):
+            for name, value in row.items():
+                key = f"{prefix}-{index}-{name}"
+                if isinstance(value, list):
+                    data.setlist(key, value)
+                elif value is not None:
+                    data[key] = str(value)
+    return data

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from jobs import views
+from jobs import draft_views, views
 
 urlpatterns = [
     path("", views.gallery, name="gallery"),
@@ -11,6 +11,15 @@ urlpatterns = [
     path("jobs/<int:pk>/status/", views.job_status, name="job-status"),
     path("jobs/<int:pk>/frames/<str:which>/", views.job_frame, name="job-frame"),
     path("jobs/<int:pk>/video/", views.job_video, name="job-video"),
+    path("jobs/<int:pk>/elements/<int:position>/", views.job_element_image,
+         name="job-element-image"),
+    path("jobs/<int:pk>/elements/<int:position>/references/<int:reference>/",
+         views.job_element_image, name="job-element-reference"),
+    path("jobs/<int:pk>/remix/", draft_views.remix, name="job-remix"),
+    path("drafts/", draft_views.drafts, name="drafts"),
+    path("drafts/save/", draft_views.save_draft, name="draft-save"),
+    path("drafts/<int:pk>/", draft_views.edit_draft, name="draft-edit"),
+    path("drafts/<int:pk>/delete/", draft_views.delete_draft, name="draft-delete"),
     path("uploads/<str:token>/", views.staged_frame, name="staged-frame"),
     path("i/<str:token>/", views.signed_image, name="signed-image"),
     path("shortapi/callback/<str:token>/", views.shortapi_callback, name="shortapi-callback"),

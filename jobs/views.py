@@ -20,7 +20,7 @@ from django_q.tasks import async_task
 
 from jobs import catalogue, images, shortapi, tasks
 from jobs.forms import ComposeForm, staged_name
-from jobs.models import Job
+from jobs.models import Element, Job
 from spend import budgets
 
 GALLERY_PAGE_SIZE = 12
@@ -32,8 +32,8 @@ def own_job(request, pk):
 
 @require_GET
 def gallery(request):
-    page = Paginator(Job.objects.owned_by(request.user).with_cost(), GALLERY_PAGE_SIZE).get_page(
-        request.GET.get("page"))
+    jobs = Job.objects.owned_by(request.user).sent().with_cost()
+    page = Paginator(jobs, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "jobs/gallery.html",
                   {"page": page, "standing": budgets.standing(request.user)})
 
@@ -86,6 +86,18 @@ def job_frame(request, pk, which):
     if not field:
         raise Http404("No such frame")
     return FileResponse(field.open("rb"), content_type=images.content_type(field.name))
+
+
+@require_GET
+def job_element_image(request, pk, position, reference=None):
+    element = get_object_or_404(Element, job=own_job(request, pk), position=position)
+    if reference is None:
+        image = element.frontal_image
+    else:
+        image = getattr(element.references.filter(position=reference).first(), "image", None)
+    if not image:
+        raise Http404("No such image")
+    return FileResponse(image.open("rb"), content_type=images.content_type(image.name))
 
 
 @require_GET

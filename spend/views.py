@@ -22,7 +22,7 @@ def my_spend(request):
     standing = budgets.standing(request.user)
     period = standing.date_range
     entries = reports.entries_in(period, user=request.user)
-    jobs = (Job.objects.owned_by(request.user).with_cost()
+    jobs = (Job.objects.owned_by(request.user).sent().with_cost()
             .filter(created_at__gte=standing.starts_at, created_at__lt=standing.resets_at))
     return render(request, "spend/my_spend.html", {
         "standing": standing,

@@ -14,7 +14,7 @@ from django.utils.html import escape
 
 from jobs import catalogue, images, tasks
 from jobs.forms import ComposeForm
-from jobs.models import Job
+from jobs.models import Element, ElementReference, Job
 from tests.conftest import upload
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200 + b"fake video body"
@@ -53,6 +53,10 @@ def site(owner, make_job):
     """The owner's finished job (with end frame and kept video) and a frame staged by the owner."""
     job = make_job()
     job.end_frame.save("end.png", upload(color=(10, 20, 200)), save=True)
+    element = Element(job=job, position=0, name="Mia")
+    element.frontal_image.save("front.png", upload(color=(200, 150, 120)), save=True)
+    reference = ElementReference(element=element, position=0)
+    reference.image.save("side.png", upload(color=(180, 130, 100)), save=True)
     succeed(job)
     form = ComposeForm({"model": KLING_26, "mode": "pro", "duration": "5", "prompt": ""},
                        {"start_frame": upload(color=(0, 200, 0))}, user=owner)
@@ -65,6 +69,7 @@ def site(owner, make_job):
 PERSONAL_PAGES = [
     pytest.param(lambda site: reverse("gallery"), id="gallery"),
     pytest.param(lambda site: reverse("compose"), id="compose"),
+    pytest.param(lambda site: reverse("drafts"), id="drafts"),
 ]
 # Pages about one job or one upload: only its owner reaches them.
 OWNED_PAGES = [
@@ -74,6 +79,11 @@ OWNED_PAGES = [
                  id="start-frame"),
     pytest.param(lambda site: reverse("job-frame", args=[site["job"].pk, "end"]), id="end-frame"),
     pytest.param(lambda site: reverse("job-video", args=[site["job"].pk]), id="video"),
+    pytest.param(lambda site: reverse("job-element-image", args=[site["job"].pk, 0]),
+                 id="element-image"),
+    pytest.param(lambda site: reverse("job-element-reference", args=[site["job"].pk, 0, 0]),
+                 id="element-reference"),
+    pytest.param(lambda site: reverse("job-remix", args=[site["job"].pk]), id="remix"),
     pytest.param(lambda site: reverse("staged-frame", args=[site["staged"]]), id="staged-upload"),
 ]
 

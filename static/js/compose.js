@@ -43,7 +43,10 @@
     const model = chosenModel();
     refill(mode, allModes, model.modes.map((m) => m.value), model.defaultMode);
     refill(duration, allDurations, model.durations.map(String), model.defaultDuration);
-    endField.hidden = !model.endFrame;
+    // Kling takes no end frame with multi-shot; a disabled input is not sent at all.
+    const multiShot = model.storyboard && form.querySelector("input[name=multi_shot]:checked")?.value === "1";
+    endField.hidden = !model.endFrame || multiShot;
+    endField.querySelectorAll("input").forEach((input) => { input.disabled = endField.hidden; });
     const price = model.prices[mode.value + ":" + (audio.checked ? 1 : 0)];
     const seconds = Number(duration.value);
     estimate.textContent = formatMoney(thousandths(price) * seconds);
@@ -54,6 +57,7 @@
 
   function preview(input) {
     const img = input.parentElement.querySelector("[data-role=preview]");
+    if (!img) return;
     const file = input.files[0];
     img.hidden = !file;
     if (file) img.src = URL.createObjectURL(file);

@@ -1,0 +1,69 @@
+"""Drafts and remixes: jobs kept unsent, and new jobs started from an old one.
+
+Both open the composer filled in. Whatever it sends goes to the composer's own view
+(`views.compose`), so a draft is submitted through exactly the checks, budget hold and queueing
+any new job gets; only saving a draft has a view here. A draft is its owner's alone, like a job:
+anybody else gets a 404.
+"""
+
+from django.contrib import messages
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from jobs import catalogue
+from jobs.forms import ComposeForm
+from jobs.models import Job
+from jobs.views import own_job
+from spend import budgets
+
+
+def own_draft(request, pk):
+    return get_object_or_404(Job.objects.drafts(), pk=pk, owner=request.user)
+
+
+def composer(request, form):
+    return render(request, "jobs/compose.html",
+                  {"form": form, "catalogue": catalogue.as_client_json(),
+                   "standing": budgets.standing(request.user)})
+
+
+@require_GET
+def drafts(request):
+    drafts = (Job.objects.owned_by(request.user).drafts().order_by("-updated_at")
+              .prefetch_related("shots", "elements"))
+    return render(request, "jobs/drafts.html", {"drafts": drafts})
+
+
+@require_POST
+def save_draft(request):
+    form = ComposeForm(request.POST, request.FILES, user=request.user, as_draft=True)
+    if form.is_valid():
+        with transaction.atomic():
+            job = form.save()
+        messages.success(request, f"Draft {job.pk} saved. Nothing is sent or charged until you "
+                                  "submit it.")
+        return redirect("drafts")
+    form.stage_frames()
+    return composer(request, form)
+
+
+@require_GET
+def edit_draft(request, pk):
+    draft = own_draft(request, pk)
+    return composer(request, ComposeForm.copy_of(draft, request.user, draft=draft))
+
+
+@require_POST
+def delete_draft(request, pk):
+    draft = own_draft(request, pk)
+    with transaction.atomic():
+        deleted = draft.delete_draft()
+    if deleted:
+        messages.success(request, f"Draft {pk} deleted.")
+    return redirect("drafts")
+
+
+@require_GET
+def remix(request, pk):
+    return composer(request, ComposeForm.copy_of(own_job(request, pk), request.user))

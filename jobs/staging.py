@@ -1,0 +1,93 @@
+"""Checked images carried from one request to the next in signed tokens tied to one person.
+
+A rejected composer form keeps the images that passed their checks: they are written under
+`staged/` and the page carries a token for each in a hidden field. A remix, or a draft opened
+again, carries the job's own stored images the same way, so nothing is uploaded twice. A token
+names a storage path, is signed, expires after a day and only works for the person it was made
+for.
+"""
+
+import uuid
+from dataclasses import dataclass
+
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from jobs import images
+
+# The salt predates this module (it was the composer's); keeping it keeps live tokens valid.
+_SALT = "jobs.forms.staged-frame"
+MAX_AGE = 24 * 3600
+EXPIRED = "The image uploaded earlier has expired. Upload it again."
+
+
+@dataclass(frozen=True)
+class Picked:
+    """An image a form accepted: a fresh upload, or one carried in a token."""
+
+    image: images.CheckedImage
+    token: str = ""
+    # where the image is stored when it came in a token ("" for a fresh upload)
+    stored_as: str = ""
+
+
+def token_for(name, user):
+    return signing.dumps({"user": user.pk, "name": name}, salt=_SALT)
+
+
+def staged_name(token, user):
+    """The storage name a token stands for, or None when forged, expired, someone else's or
+    gone from storage."""
+    try:
+        value = signing.loads(token, salt=_SALT, max_age=MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not isinstance(value, dict) or value.get("user") != user.pk:
+        return None
+    name = value.get("name", "")
+    if not name or not default_storage.exists(name):
+        return None
+    return name
+
+
+def load(token, user):
+    name = staged_name(token, user)
+    if name is None:
+        return None
+    with default_storage.open(name, "rb") as handle:
+        content = handle.read()
+    image = images.CheckedImage(content, name.rsplit(".", 1)[-1], 0, 0)
+    return Picked(image, token=token, stored_as=name)
+
+
+def pick(upload, token, user):
+    """The image a field ends up with: a new upload (checked), else the token's image, else
+    None. Raises ValidationError for an upload Kling would refuse or a token that expired."""
+    if upload:
+        return Picked(images.check_upload(upload))
+    if token:
+        picked = load(token, user)
+        if picked is None:
+            raise ValidationError(EXPIRED, code="expired")
+        return picked
+    return None
+
+
+def stage(picked, user):
+    """A token for the image, writing it under `staged/` if it was a fresh upload."""
+    if picked.token:
+        return picked.token
+    path = default_storage.save(f"staged/{uuid.uuid4().hex}.{picked.image.extension}",
+                                ContentFile(picked.image.content))
+    return token_for(path, user)
+
+
+def store(field_file, picked, reusable=frozenset()):
+    """Put the image in a model's image field: the stored file itself when it is one of
+    `reusable` (the draft being edited already owns it), else a new copy."""
+    if picked.stored_as and picked.stored_as in reusable:
+        setattr(field_file.instance, field_file.field.attname, picked.stored_as)
+    else:
+        field_file.save(f"image.{picked.image.extension}", picked.image.as_file(), save=False)
