@@ -20,7 +20,6 @@ from django.http import Http404, QueryDict
 
 from jobs import catalogue, staging, storyboard
 from jobs.models import Job
-from jobs.staging import staged_name  # noqa: F401  (the staged-upload view reads it here)
 
 FRAMES = {"start_frame": "image", "end_frame": "image_tail"}
 ARG_FIELDS = {"mode": "mode", "duration": "duration", "prompt": "prompt",

@@ -19,7 +19,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django_q.tasks import async_task
 
 from jobs import catalogue, images, shortapi, tasks
-from jobs.forms import ComposeForm, staged_name
+from jobs.forms import ComposeForm
+from jobs.staging import staged_name
 from jobs.models import Element, Job
 from spend import budgets
 

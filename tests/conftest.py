@@ -12,6 +12,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+# The `browser` fixture lives with the other browser helpers.
+pytest_plugins = ["tests.browser"]
+
 
 def require(condition, what):
     """Skip (or, under KLING_REQUIRE_ALL=1, fail) when something a test needs is missing."""
@@ -40,6 +43,19 @@ def upload(width=640, height=400, fmt="PNG", name=None, color=(200, 60, 40), **s
 def private_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """What would have been queued for the workers, as (function, args), instead of queueing."""
+    calls = []
+
+    def record(func, *args, **kwargs):
+        calls.append((func, args))
+
+    for where in ("jobs.tasks.async_task", "jobs.views.async_task"):
+        monkeypatch.setattr(where, record)
+    return calls
 
 
 @pytest.fixture

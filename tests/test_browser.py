@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.browser import ARTIFACTS, browser, new_page, screenshot, sign_in  # noqa: F401
+from tests.browser import ARTIFACTS, new_page, screenshot, sign_in
 from tests.conftest import image_bytes
 from tests.stack import Stack
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.browser import browser, new_page, screenshot, sign_in  # noqa: F401 (fixture)
+from tests.browser import new_page, screenshot, sign_in
 from tests.conftest import image_bytes
 from tests.stack import Stack, submit, wait_until_finished
 

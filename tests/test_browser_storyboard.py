@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.browser import browser, new_page, screenshot, sign_in  # noqa: F401
+from tests.browser import new_page, screenshot, sign_in
 from tests.conftest import image_bytes
 from tests.stack import Stack
 

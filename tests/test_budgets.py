@@ -18,13 +18,6 @@ pytestmark = pytest.mark.django_db
 KLING_26 = "kwaivgi/kling-2.6/image-to-video"
 
 
-@pytest.fixture
-def enqueued(monkeypatch):
-    calls = []
-    monkeypatch.setattr("jobs.tasks.async_task", lambda func, *a, **k: calls.append(a))
-    return calls
-
-
 def compose(client, prompt="Waves", duration="5"):
     return client.post(reverse("compose"), {
         "model": KLING_26, "mode": "pro", "duration": duration, "prompt": prompt,

@@ -67,14 +67,6 @@ def stored(name):
         return handle.read()
 
 
-@pytest.fixture
-def enqueued(monkeypatch):
-    calls = []
-    monkeypatch.setattr(tasks, "async_task",
-                        lambda func, *args, **kwargs: calls.append((func, args)))
-    return calls
-
-
 def signed_in(user):
     client = Client()
     client.force_login(user)

@@ -22,14 +22,6 @@ from tests.conftest import upload
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def enqueued(monkeypatch):
-    calls = []
-    monkeypatch.setattr(tasks, "async_task",
-                        lambda func, *args, **kwargs: calls.append((func, args)))
-    return calls
-
-
 def save_draft(user, data):
     return signed_in(user).post(reverse("draft-save"), data)
 

@@ -19,14 +19,6 @@ from tests.conftest import upload
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def enqueued(monkeypatch):
-    calls = []
-    monkeypatch.setattr(tasks, "async_task",
-                        lambda func, *args, **kwargs: calls.append((func, args)))
-    return calls
-
-
 def post(user, data):
     return signed_in(user).post(reverse("compose"), data)
 

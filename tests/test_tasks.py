@@ -67,14 +67,6 @@ def fake(monkeypatch):
 
 
 @pytest.fixture
-def enqueued(monkeypatch):
-    calls = []
-    monkeypatch.setattr(tasks, "async_task",
-                        lambda func, *args, **kwargs: calls.append((func, args)))
-    return calls
-
-
-@pytest.fixture
 def no_public_url(settings):
     settings.PUBLIC_BASE_URL = ""
     settings.KLING_IMAGE_TRANSPORT = "auto"

@@ -43,15 +43,6 @@ def fake(monkeypatch):
     return FakeClient
 
 
-@pytest.fixture
-def enqueued(monkeypatch):
-    calls = []
-    record = lambda func, *args, **kwargs: calls.append((func.__name__, args))  # noqa: E731
-    monkeypatch.setattr("jobs.views.async_task", record)
-    monkeypatch.setattr("jobs.tasks.async_task", record)
-    return calls
-
-
 def unknown_job(make_job):
     job = make_job()
     assert job.claim_for_submission() and job.mark_unknown("ShortAPI did not answer in time.")
@@ -64,7 +55,7 @@ def test_a_callback_on_an_unknown_job_asks_shortapi_about_the_id_it_names(
     url = reverse("shortapi-callback", args=[job.callback_token])
     assert client.post(url, json.dumps({"job_id": "sa-9", "status": 2}),
                        content_type="application/json").status_code == 200
-    assert enqueued == [("resolve_unknown", (job.pk, "sa-9"))]
+    assert enqueued == [(tasks.resolve_unknown, (job.pk, "sa-9"))]
 
 
 def test_a_garbage_callback_on_an_unknown_job_changes_nothing(client, make_job, enqueued):
@@ -139,7 +130,7 @@ def test_an_admin_can_resend_an_unknown_job_knowingly(client, staff, make_job, e
         client.post(reverse("admin:jobs_job_changelist"),
                     {"action": "resend", "_selected_action": [job.pk]})
     assert Job.objects.get(pk=job.pk).status == S.QUEUED
-    assert enqueued == [("submit_job", (job.pk,))]
+    assert enqueued == [(tasks.submit_job, (job.pk,))]
 
 
 def test_the_admin_gives_up_only_jobs_shortapi_is_not_working_on(client, staff, make_job):

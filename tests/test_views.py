@@ -311,14 +311,6 @@ def test_it_does_not_serve_a_staged_upload_token_as_an_image_url(client, site):
     assert client.get(reverse("signed-image", args=[site["staged"]])).status_code == 404
 
 
-@pytest.fixture
-def enqueued(monkeypatch):
-    calls = []
-    monkeypatch.setattr("jobs.views.async_task",
-                        lambda func, *args, **kwargs: calls.append((func, args)))
-    return calls
-
-
 def callback_client():
     return Client(enforce_csrf_checks=True)
 
