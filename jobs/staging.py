@@ -9,16 +9,18 @@ for.
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from jobs import images
 
-# The salt predates this module (it was the composer's); keeping it keeps live tokens valid.
-_SALT = "jobs.forms.staged-frame"
+_SALT = "jobs.staging"
+STAGING_DIR = "staged"
 MAX_AGE = 24 * 3600
 EXPIRED = "The image uploaded earlier has expired. Upload it again."
 
@@ -79,7 +81,7 @@ def stage(picked, user):
     """A token for the image, writing it under `staged/` if it was a fresh upload."""
     if picked.token:
         return picked.token
-    path = default_storage.save(f"staged/{uuid.uuid4().hex}.{picked.image.extension}",
+    path = default_storage.save(f"{STAGING_DIR}/{uuid.uuid4().hex}.{picked.image.extension}",
                                 ContentFile(picked.image.content))
     return token_for(path, user)
 
@@ -91,3 +93,16 @@ def store(field_file, picked, reusable=frozenset()):
         setattr(field_file.instance, field_file.field.attname, picked.stored_as)
     else:
         field_file.save(f"image.{picked.image.extension}", picked.image.as_file(), save=False)
+
+
+def discard_expired(now=None):
+    """Delete staged images whose tokens have expired. Jobs keep copies, never these files."""
+    if not default_storage.exists(STAGING_DIR):
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(seconds=MAX_AGE)
+    _, names = default_storage.listdir(STAGING_DIR)
+    expired = [f"{STAGING_DIR}/{name}" for name in names
+               if default_storage.get_modified_time(f"{STAGING_DIR}/{name}") < cutoff]
+    for name in expired:
+        default_storage.delete(name)
+    return len(expired)

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from jobs import catalogue, downloads, images, shortapi
+from jobs import catalogue, downloads, images, shortapi, staging
 from jobs.models import Job
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,8 @@ def resolve_unknown(job_id, hinted_job_id):
 
 def sweep():
     """Every minute: resend what is due, move on jobs a dead worker left, poll what is
-    unfinished, give up what took too long, and keep videos not yet kept."""
+    unfinished, give up what took too long, keep videos not yet kept, and delete staged
+    uploads nobody can use any more."""
     now = timezone.now()
     due = Q(next_attempt_at__lte=now) | Q(next_attempt_at=None,
                                           created_at__lte=now - timedelta(minutes=2))
@@ -200,3 +201,4 @@ def sweep():
     for job in Job.objects.filter(status=Job.Status.SUCCEEDED, video="",
                                   video_attempts__lt=Job.MAX_VIDEO_ATTEMPTS).exclude(video_url=""):
         keep_video(job)
+    staging.discard_expired(now)

@@ -4,8 +4,10 @@ Videos are downloaded over real HTTP from a tiny local server.
 """
 
 import base64
+import os
 import re
 import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,7 +18,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
 
-from jobs import shortapi, tasks
+from jobs import images, shortapi, staging, tasks
 from jobs.models import Job
 from jobs.shortapi import CreatedJob, JobState, ShortAPIError
 from tests.conftest import upload
@@ -500,3 +502,17 @@ def test_the_callback_url_leads_to_the_callback_view(make_job, public_url):
     job = make_job()
     assert tasks.callback_url(job) == PUBLIC + reverse("shortapi-callback",
                                                        args=[job.callback_token])
+
+
+@pytest.mark.django_db
+def test_the_sweep_deletes_staged_uploads_whose_tokens_have_expired(owner, enqueued):
+    old_token = staging.stage(staging.Picked(images.check_upload(upload())), owner)
+    fresh_token = staging.stage(staging.Picked(images.check_upload(upload())), owner)
+    old_path = default_storage.path(staging.staged_name(old_token, owner))
+    fresh_path = default_storage.path(staging.staged_name(fresh_token, owner))
+    a_day_ago = time.time() - staging.MAX_AGE - 60
+    os.utime(old_path, (a_day_ago, a_day_ago))
+
+    tasks.sweep()
+
+    assert not os.path.exists(old_path) and os.path.exists(fresh_path)
