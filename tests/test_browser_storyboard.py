@@ -191,3 +191,14 @@ def test_a_storyboard_goes_from_draft_to_video_and_is_remixed(page, stack, pictu
         [job, remix])
     page.goto("/drafts/")
     assert page.locator("[data-draft]").count() == 0
+
+
+def test_a_new_custom_storyboard_starts_as_one_shot_lasting_the_whole_video(page, stack):
+    sign_in(page, stack, "noah")
+    page.goto("/jobs/new/")
+    page.check("input[value='kwaivgi/kling-3.0/image-to-video']")
+    page.select_option("select[name=duration]", "7")
+    page.get_by_label("Multi-shot").check()
+    page.get_by_label("Custom storyboard").check()
+    assert shot_values(page) == [("", "7")]
+    assert page.locator("[data-role=shot-mismatch]").is_hidden()

@@ -172,12 +172,21 @@
     }));
   }
 
+  // A new storyboard starts as one shot lasting the whole video, so it begins in agreement.
+  function startStoryboard() {
+    const rows = shots.rows();
+    const only = rows.length === 1 ? rows[0].querySelector("input.seconds") : null;
+    if (only && only.value === "") only.value = duration.value;
+  }
+
   function refresh() {
     model = chosenModel();
     show(storyboard, model.storyboard);
     const multi = model.storyboard && chosen("multi_shot") === "1";
+    const custom = multi && chosen("shot_type") === "customize";
     show(shotType, multi);
-    show(shotSection, multi && chosen("shot_type") === "customize");
+    show(shotSection, custom);
+    if (custom) startStoryboard();
     show(elementSection, model.maxElements > 0);
     shots.renumber();
     elements.renumber();
