@@ -65,11 +65,12 @@ def site(owner, make_job):
     return {"job": job, "staged": form.staged["start_frame"]}
 
 
-# Pages every signed-in person has: their own gallery and composer.
+# Pages every signed-in person has: their own gallery, composer, drafts and spend.
 PERSONAL_PAGES = [
     pytest.param(lambda site: reverse("gallery"), id="gallery"),
     pytest.param(lambda site: reverse("compose"), id="compose"),
     pytest.param(lambda site: reverse("drafts"), id="drafts"),
+    pytest.param(lambda site: reverse("my-spend"), id="my-spend"),
 ]
 # Pages about one job or one upload: only its owner reaches them.
 OWNED_PAGES = [
@@ -114,7 +115,9 @@ def test_it_answers_the_owner(owner, site, url):
 def test_it_gives_other_people_their_own_personal_pages(request, site, url, who):
     response = signed_in(request.getfixturevalue(who)).get(url(site))
     assert response.status_code == 200
-    assert f'data-job="{site["job"].pk}"' not in response.content.decode()
+    page = response.content.decode()
+    assert f'data-job="{site["job"].pk}"' not in page
+    assert reverse("job-detail", args=[site["job"].pk]) not in page
 
 
 @pytest.mark.parametrize("who", ["other", "staff"])
