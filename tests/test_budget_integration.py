@@ -30,7 +30,8 @@ def budget_stack(request, tmp_path):
     stack.stop()
 
 
-def test_concurrent_submissions_at_the_edge_of_a_budget_cannot_overspend_it(budget_stack):
+def test_concurrent_submissions_at_the_edge_of_a_budget_cannot_overspend_it(budget_stack,
+                                                                             capsys):
     stack = budget_stack
     attempts = 12
     sessions = [stack.session() for _ in range(attempts)]
@@ -49,7 +50,9 @@ def test_concurrent_submissions_at_the_edge_of_a_budget_cannot_overspend_it(budg
 
     accepted = [r for r in responses if "/jobs/new/" not in r.url]
     refused = [r for r in responses if "/jobs/new/" in r.url]
-    print(f"\nbudget edge: {len(accepted)} accepted, {len(refused)} refused of {attempts}")
+    with capsys.disabled():
+        print(f"\nbudget edge ({stack.backend}): {len(accepted)} accepted, {len(refused)} "
+              f"refused of {attempts} at once")
     assert len(accepted) == 3
     assert all("of your $0.90 monthly budget is left" in r.text for r in refused)
     for response in accepted:
