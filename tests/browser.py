@@ -29,6 +29,14 @@ def browser():
         browser.close()
 
 
+@pytest.fixture
+def page(browser, stack):
+    """A fresh browser context on the requesting module's `stack`."""
+    page = new_page(browser, stack)
+    yield page
+    page.context.close()
+
+
 def new_page(browser, stack):
     context = browser.new_context(base_url=stack.url, viewport={"width": 1280, "height": 900},
                                   accept_downloads=True)

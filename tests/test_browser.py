@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.browser import ARTIFACTS, new_page, screenshot, sign_in
+from tests.browser import ARTIFACTS, screenshot, sign_in
 from tests.conftest import image_bytes
 from tests.stack import Stack
 
@@ -24,13 +24,6 @@ def stack(browser, tmp_path_factory):
     stack = Stack(tmp_path_factory.mktemp("browser-stack"), "embedded", callbacks=True).start()
     yield stack
     stack.stop()
-
-
-@pytest.fixture
-def page(browser, stack):
-    page = new_page(browser, stack)
-    yield page
-    page.context.close()
 
 
 @pytest.fixture
