@@ -11,21 +11,13 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from jobs import catalogue
 from jobs.forms import ComposeForm
 from jobs.models import Job
-from jobs.views import own_job
-from spend import budgets
+from jobs.views import composer, own_job
 
 
 def own_draft(request, pk):
     return get_object_or_404(Job.objects.drafts(), pk=pk, owner=request.user)
-
-
-def composer(request, form):
-    return render(request, "jobs/compose.html",
-                  {"form": form, "catalogue": catalogue.as_client_json(),
-                   "standing": budgets.standing(request.user)})
 
 
 @require_GET

@@ -173,10 +173,6 @@ class Job(models.Model):
     def is_draft(self):
         return self.status == self.Status.DRAFT
 
-    @property
-    def is_custom_storyboard(self):
-        return self.model.storyboard and self.multi_shot and self.shot_type == "customize"
-
     def timeline(self):
         """The shots, each with `share`: its percentage of the storyboard's length."""
         shots = list(self.shots.all())

@@ -183,10 +183,10 @@ def element_rows(job, user):
 
 def save_shots(job, shot_forms):
     job.shots.all().delete()
-    Shot.objects.bulk_create(
-        Shot(job=job, position=position, prompt=form.as_shot().prompt,
-             duration=form.as_shot().duration)
-        for position, form in enumerate(shot_forms))
+    shots = [form.as_shot() for form in shot_forms]
+    Shot.objects.bulk_create(Shot(job=job, position=position, prompt=shot.prompt,
+                                  duration=shot.duration)
+                             for position, shot in enumerate(shots))
 
 
 def save_elements(job, element_forms, reusable=frozenset()):

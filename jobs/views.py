@@ -31,6 +31,19 @@ def own_job(request, pk):
     return get_object_or_404(Job, pk=pk, owner=request.user)
 
 
+def image_response(name):
+    """A stored image by its storage name; callers decide who may have it."""
+    if not name or not default_storage.exists(name):
+        raise Http404("No such image")
+    return FileResponse(default_storage.open(name, "rb"), content_type=images.content_type(name))
+
+
+def composer(request, form):
+    return render(request, "jobs/compose.html",
+                  {"form": form, "catalogue": catalogue.as_client_json(),
+                   "standing": budgets.standing(request.user)})
+
+
 @require_GET
 def gallery(request):
     jobs = Job.objects.owned_by(request.user).sent().with_cost()
@@ -55,9 +68,7 @@ def compose(request):
         form.stage_frames()
     else:
         form = ComposeForm(user=request.user)
-    return render(request, "jobs/compose.html",
-                  {"form": form, "catalogue": catalogue.as_client_json(),
-                   "standing": budgets.standing(request.user)})
+    return composer(request, form)
 
 
 @require_GET
@@ -83,10 +94,9 @@ def job_status(request, pk):
 @require_GET
 def job_frame(request, pk, which):
     frame = {"start": "start_frame", "end": "end_frame"}.get(which)
-    field = getattr(own_job(request, pk), frame) if frame else None
-    if not field:
+    if frame is None:
         raise Http404("No such frame")
-    return FileResponse(field.open("rb"), content_type=images.content_type(field.name))
+    return image_response(getattr(own_job(request, pk), frame).name)
 
 
 @require_GET
@@ -96,9 +106,7 @@ def job_element_image(request, pk, position, reference=None):
         image = element.frontal_image
     else:
         image = getattr(element.references.filter(position=reference).first(), "image", None)
-    if not image:
-        raise Http404("No such image")
-    return FileResponse(image.open("rb"), content_type=images.content_type(image.name))
+    return image_response(image.name if image else "")
 
 
 @require_GET
@@ -116,19 +124,13 @@ def job_video(request, pk):
 
 @require_GET
 def staged_frame(request, token):
-    name = staged_name(token, request.user)
-    if name is None:
-        raise Http404("No such upload")
-    return FileResponse(default_storage.open(name, "rb"), content_type=images.content_type(name))
+    return image_response(staged_name(token, request.user))
 
 
 @login_not_required
 @require_GET
 def signed_image(request, token):
-    name = images.unsign(token)
-    if name is None or not default_storage.exists(name):
-        raise Http404("No such image")
-    return FileResponse(default_storage.open(name, "rb"), content_type=images.content_type(name))
+    return image_response(images.unsign(token))
 
 
 @login_not_required
