@@ -237,6 +237,8 @@ KLING_JOB_TIME_LIMIT_MINUTES = env_int("KLING_JOB_TIME_LIMIT_MINUTES", 60, minim
 # Video downloads never go to internal addresses; these hosts are exempt (the simulator's host
 # is added by itself when no SHORTAPI_KEY is set).
 KLING_DOWNLOAD_ALLOWED_HOSTS = env_list("KLING_DOWNLOAD_ALLOWED_HOSTS", [])
+# Outbound requests ignore HTTP(S)_PROXY and friends unless this is on.
+KLING_OUTBOUND_ENV_PROXY = env_bool("KLING_OUTBOUND_ENV_PROXY")
 SIMULATOR_MEDIA_DIR = VAR_DIR / "simulator"
 
 SESSION_COOKIE_HTTPONLY = True

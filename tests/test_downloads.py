@@ -66,15 +66,6 @@ def test_it_never_connects_to_an_internal_address(guarded, url):
     assert error.value.permanent
 
 
-def test_the_simulators_host_is_allowed_in_simulated_mode(settings):
-    settings.SHORTAPI_SIMULATED = True
-    settings.SHORTAPI_BASE_URL = "http://127.0.0.1:8001"
-    settings.KLING_DOWNLOAD_ALLOWED_HOSTS = []
-    downloads.check_address("http://127.0.0.1:8001/files/x.mp4")
-    with pytest.raises(downloads.DownloadError):
-        downloads.check_address("http://10.0.0.1:8001/files/x.mp4")
-
-
 def test_it_downloads_an_mp4_from_an_allowed_host(server):
     server.routes["/v.mp4"] = (200, {"Content-Type": "video/mp4"}, MP4)
     with downloads.fetch_video(server.url + "/v.mp4") as video:

@@ -224,3 +224,87 @@ def test_its_repr_never_shows_the_key():
     assert KEY not in repr(client)
     assert KEY not in str(client)
     assert "api.shortapi.example" in repr(client)
+
+
+# Answers the seed pages do not show, seen in public ShortAPI client code
+
+
+def test_it_reads_a_status_given_as_a_word_and_a_result_under_videos(scripted):
+    server = scripted(200, b'{"code": 0, "data": {"status": "succeeded", "result": '
+                           b'{"videos": [{"url": "https://cdn.example/v.mp4"}]}}}')
+    state = server.client.query("sa-1")
+    assert (state.status, state.succeeded) == (2, True)
+    assert state.video_url == "https://cdn.example/v.mp4"
+
+
+@pytest.mark.parametrize("word, number", [("pending", 0), ("Processing", 1), ("success", 2),
+                                          ("FAILED", 3), ("2", 2)])
+def test_it_understands_each_status_word(scripted, word, number):
+    server = scripted(200, b'{"code": 0, "data": {"status": "%s"}}' % word.encode())
+    assert server.client.query("sa-1").status == number
+
+
+def test_it_refuses_a_status_it_does_not_understand(scripted):
+    server = scripted(200, b'{"code": 0, "data": {"status": "thinking"}}')
+    error = fails(lambda: server.client.query("sa-1"))
+    assert "no status we understand" in error.message and not error.permanent
+
+
+def test_it_reads_the_reason_for_a_failure_from_info(scripted):
+    server = scripted(200, b'{"code": 0, "data": {"status": 3, "refunded": "true", '
+                           b'"info": "The image breaks the content policy."}}')
+    state = server.client.query("sa-1")
+    assert state.finished and not state.succeeded
+    assert state.error == "The image breaks the content policy."
+    assert state.refunded is True
+
+
+def test_upstream_unstable_asks_to_try_again_and_created_nothing(scripted):
+    server = scripted(200, b'{"code": 3000, "info": "upstream unstable"}')
+    error = fails(lambda: server.client.create(KLING_26, args()))
+    assert (error.permanent, error.maybe_accepted) == (False, False)
+    assert "upstream is unstable: upstream unstable" in error.message
+
+
+def test_a_create_answer_without_an_amount_says_so(scripted):
+    server = scripted(200, b'{"code": 0, "data": {"job_id": "sa-9"}}')
+    created = server.client.create(KLING_26, args())
+    assert created == shortapi_created("sa-9", None)
+
+
+def test_a_query_that_names_an_amount_is_read(scripted):
+    server = scripted(200, b'{"code": 0, "data": {"status": 2, "amount": "0.6", "result": '
+                           b'{"images": [{"url": "https://cdn.example/v.mp4"}]}}}')
+    assert server.client.query("sa-1").amount == Decimal("0.6")
+
+
+def shortapi_created(job_id, amount):
+    from jobs.shortapi import CreatedJob
+
+    return CreatedJob(job_id=job_id, amount=amount)
+
+
+# Checking the key without spending money
+
+
+def test_the_key_check_accepts_a_key_the_simulator_takes(client, sim):
+    assert client.check_key() is None
+    assert sim.simulator._jobs == {}  # nothing was created, nothing charged
+
+
+def test_the_key_check_says_a_wrong_key_is_refused(sim):
+    error = fails(lambda: Client(base_url=sim.url, key="sk-wrong", timeout=5).check_key())
+    assert error.key_refused and "sk-wrong" not in error.message
+
+
+def test_the_key_check_reads_a_refusal_named_only_in_the_body(scripted):
+    server = scripted(200, b'{"code": 1002, "message": "Invalid API key"}')
+    assert fails(server.client.check_key).key_refused
+
+
+def test_the_key_check_says_when_shortapi_cannot_be_reached():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    error = fails(Client(base_url=f"http://127.0.0.1:{port}", key=KEY, timeout=2).check_key)
+    assert error.never_reached and not error.key_refused
