@@ -18,7 +18,7 @@ from django.core.files.storage import default_storage
 from django.db.transaction import on_commit
 from django.http import Http404, QueryDict
 
-from jobs import catalogue, staging, storyboard
+from jobs import catalogue, images, staging, storyboard
 from jobs.models import Job
 
 FRAMES = {"start_frame": "image", "end_frame": "image_tail"}
@@ -202,6 +202,11 @@ class ComposeForm(forms.Form):
                 staging.store(getattr(job, name), self.frames[name], reusable)
             else:
                 setattr(job, name, "")
+        start = self.frames.get("start_frame")
+        if start is None:
+            job.poster = ""
+        elif not (start.stored_as in reusable and job.poster):
+            job.poster.save("poster.jpg", images.poster_of(start.image.content), save=False)
         if self.draft is None:
             job.status = Job.Status.DRAFT if self.as_draft else Job.Status.QUEUED
             job.save()

@@ -15,12 +15,13 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.urls import reverse
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
-from jobs import catalogue
+from jobs import catalogue, reachability
 
 ACCEPTED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": None}
 CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png"}
+POSTER_SIDE = 640
 MAX_PIXELS = 80_000_000
 _SIGNING_SALT = "jobs.images.frame-url"
 
@@ -101,16 +102,21 @@ def _convert_webp(image):
     return out.getvalue(), "jpg"
 
 
-def transport():
-    """How images travel now: `url`, `data-uri` or `base64`."""
-    if settings.KLING_IMAGE_TRANSPORT != "auto":
-        return settings.KLING_IMAGE_TRANSPORT
-    return "url" if settings.PUBLIC_BASE_URL else "data-uri"
+def poster_of(content: bytes) -> ContentFile:
+    """A small JPEG of an image, for galleries and players: the whole frame, at most
+    POSTER_SIDE pixels on its long side."""
+    with Image.open(io.BytesIO(content)) as image:
+        image = ImageOps.exif_transpose(image)
+        image.thumbnail((POSTER_SIDE, POSTER_SIDE), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        image.convert("RGB").save(out, format="JPEG", quality=82, optimize=True)
+    return ContentFile(out.getvalue(), name="poster.jpg")
 
 
 def wire_reference(field_file) -> str:
-    """What ShortAPI is given for a stored image: a signed URL or the image inline."""
-    how = transport()
+    """What ShortAPI is given for a stored image: a signed URL or the image inline
+    (jobs/reachability.py decides which)."""
+    how = reachability.delivery().images
     if how == "url":
         token = signing.dumps(field_file.name, salt=_SIGNING_SALT, compress=True)
         return settings.PUBLIC_BASE_URL + reverse("signed-image", args=[token])

@@ -8,20 +8,25 @@ writes `status` by hand and two workers can never both act on one job.
 import logging
 import secrets
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import models, transaction
-from django.db.models import Sum
+from django.db.models import Case, F, Q, Sum, Value, When
 from django.db.transaction import on_commit
 from django.urls import reverse
 from django.utils import timezone
 
-from jobs import catalogue
+from jobs import catalogue, images, polling
 from spend.models import LedgerEntry
 
 log = logging.getLogger(__name__)
+
+# A queued task that has not started after this long was lost (a killed worker on Redis): the
+# broker redelivers unacknowledged tasks after `retry`, and a task runs for at most `timeout`.
+TASK_LOST_AFTER = timedelta(seconds=settings.Q_CLUSTER["retry"] + settings.Q_CLUSTER["timeout"])
 
 
 def _frame_path(job, filename):
@@ -31,6 +36,10 @@ def _frame_path(job, filename):
 
 def _video_path(job, filename):
     return f"videos/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.mp4"
+
+
+def _poster_path(job, filename):
+    return f"posters/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.jpg"
 
 
 def _new_token():
@@ -50,6 +59,11 @@ class JobQuerySet(models.QuerySet):
     def sent(self):
         """Every job but drafts: what the gallery shows."""
         return self.exclude(status=Job.Status.DRAFT)
+
+    def without_waiting_task(self, now):
+        """Jobs with no task of theirs waiting in the queue (or one waiting so long that the
+        broker must have lost it)."""
+        return self.filter(Q(task_queued_at=None) | Q(task_queued_at__lt=now - TASK_LOST_AFTER))
 
     def with_cost(self):
         """Each job's ledger total in the same query (read by `Job.cost`)."""
@@ -100,7 +114,7 @@ class Job(models.Model):
     MODEL_CHOICES = [(m.id, m.label) for m in catalogue.MODELS.values()]
     # what the composer sets, and so what editing a draft may change
     DRAFT_FIELDS = ("model_id", "mode", "duration", "prompt", "negative_prompt", "generate_audio",
-                    "multi_shot", "shot_type", "start_frame", "end_frame", "estimate")
+                    "multi_shot", "shot_type", "start_frame", "end_frame", "poster", "estimate")
     MAX_VIDEO_ATTEMPTS = 10
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
@@ -124,6 +138,8 @@ class Job(models.Model):
     # blank only for drafts: the composer requires it of every job it sends
     start_frame = models.ImageField(upload_to=_frame_path, blank=True)
     end_frame = models.ImageField(upload_to=_frame_path, blank=True)
+    # a small JPEG of the start frame, made once, for the gallery and the player
+    poster = models.ImageField(upload_to=_poster_path, blank=True)
 
     estimate = models.DecimalField(max_digits=10, decimal_places=3)
     shortapi_job_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
@@ -138,14 +154,26 @@ class Job(models.Model):
     video_error = models.TextField(blank=True)
     video_attempts = models.PositiveSmallIntegerField(default=0)
     submit_attempts = models.PositiveSmallIntegerField(default=0)
+    # When work is next due (jobs/polling.py): a create that never reached ShortAPI is tried
+    # again (queued), the video is fetched again (succeeded); ShortAPI is asked again (watched).
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    polls = models.PositiveIntegerField(default=0)
     last_polled_at = models.DateTimeField(null=True, blank=True)
+    # A task for this job is waiting in the queue: nobody queues a second one (jobs/dispatch.py).
+    task_queued_at = models.DateTimeField(null=True, blank=True)
 
     objects = JobQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["owner", "-created_at"])]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"]),
+            models.Index(fields=["next_poll_at"], condition=Q(next_poll_at__isnull=False),
+                         name="jobs_job_due_polls"),
+            models.Index(fields=["next_attempt_at"], condition=Q(next_attempt_at__isnull=False),
+                         name="jobs_job_due_attempts"),
+        ]
 
     def __str__(self):
         return f"Job {self.pk} ({self.get_status_display()})"
@@ -182,13 +210,22 @@ class Job(models.Model):
         return shots
 
     def image_names(self):
-        """The storage names of every image the job was given: frames and element images."""
-        names = {frame.name for frame in (self.start_frame, self.end_frame) if frame}
+        """The storage names of every image the job was given or made: frames, its poster and
+        element images."""
+        names = {image.name for image in (self.start_frame, self.end_frame, self.poster) if image}
         for element in self.elements.prefetch_related("references"):
             names.add(element.frontal_image.name)
             names.update(reference.image.name for reference in element.references.all())
         names.discard("")
         return names
+
+    def make_poster(self):
+        """Make the poster of a job that has none yet (jobs from before posters existed)."""
+        with self.start_frame.open("rb") as frame:
+            self.poster.save("poster.jpg", images.poster_of(frame.read()), save=False)
+        if not Job.objects.filter(pk=self.pk, poster="").update(poster=self.poster.name):
+            default_storage.delete(self.poster.name)  # another request made it first
+            self.refresh_from_db(fields=["poster"])
 
     @property
     def cost(self):
@@ -242,9 +279,11 @@ class Job(models.Model):
     @transaction.atomic
     def mark_submitted(self, shortapi_job_id, amount):
         S = self.Status
+        now = timezone.now()
         won = self._move([S.SUBMITTING, S.UNKNOWN], status=S.SUBMITTED,
-                         shortapi_job_id=shortapi_job_id, amount=amount,
-                         submitted_at=timezone.now(), error="", next_attempt_at=None)
+                         shortapi_job_id=shortapi_job_id, amount=amount, submitted_at=now,
+                         error="", next_attempt_at=None, polls=0,
+                         next_poll_at=now + polling.poll_delay(0, now, now))
         if won:
             LedgerEntry.charge(self)
         return won
@@ -262,9 +301,11 @@ class Job(models.Model):
         return self._move([S.SUBMITTED], status=S.PROCESSING)
 
     def mark_succeeded(self, video_url):
+        """ShortAPI made the video: keeping our copy is due at once (jobs/dispatch.py)."""
         S = self.Status
+        now = timezone.now()
         return self._move([S.SUBMITTED, S.PROCESSING], status=S.SUCCEEDED, video_url=video_url,
-                          finished_at=timezone.now(), error="")
+                          finished_at=now, error="", next_poll_at=None, next_attempt_at=now)
 
     @transaction.atomic
     def mark_failed(self, reason, refunded=False):
@@ -272,7 +313,7 @@ class Job(models.Model):
         S = self.Status
         won = self._move([S.QUEUED, S.SUBMITTING, S.SUBMITTED, S.PROCESSING, S.UNKNOWN],
                          status=S.FAILED, error=reason, refunded=refunded,
-                         finished_at=timezone.now())
+                         finished_at=timezone.now(), next_poll_at=None, next_attempt_at=None)
         if won and self.amount is not None:
             LedgerEntry.refund(self)
         return won
@@ -282,19 +323,47 @@ class Job(models.Model):
         S = self.Status
         return self._move([S.UNKNOWN], status=S.QUEUED, next_attempt_at=None)
 
-    def note_polled(self):
-        Job.objects.filter(pk=self.pk).update(last_polled_at=timezone.now())
+    def schedule_poll(self, now):
+        """ShortAPI was just asked about this job: count it, and set when to ask next if the job
+        is still unfinished."""
+        due = now + polling.poll_delay(self.polls + 1, self.submitted_at, now)
+        Job.objects.filter(pk=self.pk).update(
+            last_polled_at=now, polls=F("polls") + 1,
+            next_poll_at=Case(When(status__in=self.Status.watched(), then=Value(due)),
+                              default=None))
+
+    def take_task(self):
+        """The task queued for this job has started: another may be queued from now on."""
+        Job.objects.filter(pk=self.pk).update(task_queued_at=None)
+
+    @classmethod
+    def queue_task_once(cls, pk, now):
+        """Mark that a task for the job is queued, unless one already waits. True when marked:
+        the caller then queues it."""
+        return cls.objects.filter(pk=pk).without_waiting_task(now).update(task_queued_at=now) == 1
+
+    def start_video_attempt(self, now):
+        """Count a try at keeping the video as it starts, so a try that never ends still counts,
+        and set when the next is due. False when the video needs no (more) tries."""
+        attempt = self.video_attempts + 1
+        due = now + polling.video_retry_delay(attempt) if attempt < self.MAX_VIDEO_ATTEMPTS else None
+        return Job.objects.filter(
+            pk=self.pk, status=self.Status.SUCCEEDED, video="",
+            video_attempts=self.video_attempts, video_attempts__lt=self.MAX_VIDEO_ATTEMPTS,
+        ).update(video_attempts=attempt, next_attempt_at=due) == 1
 
     def store_video(self, name, content):
         """Keep the downloaded copy; only a succeeded job has one."""
         self.video.save(name, content, save=False)
         Job.objects.filter(pk=self.pk, status=self.Status.SUCCEEDED).update(
-            video=self.video.name, video_error="")
+            video=self.video.name, video_error="", next_attempt_at=None)
 
     def note_video_error(self, reason, give_up=False):
-        attempts = self.MAX_VIDEO_ATTEMPTS if give_up else models.F("video_attempts") + 1
-        Job.objects.filter(pk=self.pk).update(video_error=reason, video_attempts=attempts)
-        self.refresh_from_db(fields=["video_error", "video_attempts"])
+        changes = {"video_error": reason}
+        if give_up:
+            changes.update(video_attempts=self.MAX_VIDEO_ATTEMPTS, next_attempt_at=None)
+        Job.objects.filter(pk=self.pk).update(**changes)
+        self.refresh_from_db(fields=["video_error", "video_attempts", "next_attempt_at"])
 
     def record_creation(self, shortapi_job_id, amount):
         """Keep a paid ShortAPI job's id and charge whatever state the job is in."""

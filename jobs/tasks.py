@@ -1,42 +1,48 @@
-"""The django-q2 tasks that move jobs along: submit, watch, refresh, keep the video, sweep.
+"""The django-q2 tasks that move jobs along: submit, refresh, resolve, keep the video, sweep.
 
-Tasks take job ids, never model instances, and act only through the Job state machine, so a task
-that runs twice (a redelivery, a duplicate callback, the sweep and a watcher at once) does no harm:
-the conditional update lets one of them win and the others return.
+Tasks take job ids, never model instances, act only through the Job state machine, and never
+sleep: work that is due later is a column the dispatcher (`jobs.dispatch`) claims. So a task that
+runs twice (a redelivery, a duplicate callback, a dispatcher and a callback at once) does no
+harm: the conditional update lets one of them win and the others return.
 """
 
 import logging
-import random
-import time
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from jobs import catalogue, downloads, images, shortapi, staging
+from jobs import catalogue, downloads, images, polling, reachability, shortapi, staging
 from jobs.models import Job
 
 log = logging.getLogger(__name__)
 
 MAX_SUBMIT_ATTEMPTS = 5
-WATCH_PAUSE_CAP = 15
 # A live worker's create call ends within the task timeout (django-q2 kills it then), so a job
 # still "submitting" after that was left by a worker that died.
 STUCK_SUBMITTING = timedelta(seconds=settings.Q_CLUSTER["timeout"] + 30)
+# Most jobs any one pass of the sweep touches, so a backlog never makes one tick long.
+BATCH = 200
 
 
 def enqueue_submission(job):
-    """Send the job once the row that records it is committed, never before."""
+    """Mark the job due and its task queued, and queue the task once the row that records it is
+    committed, never before. If that task is lost, the dispatcher sends it when the mark goes
+    stale."""
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk).update(task_queued_at=now, next_attempt_at=now)
     transaction.on_commit(lambda: async_task(submit_job, job.pk, task_name=f"submit-{job.pk}"))
 
 
 def submit_job(job_id):
     job = Job.objects.filter(pk=job_id).first()
-    if job is None or not job.claim_for_submission():
+    if job is None:
+        return
+    job.take_task()
+    if not job.claim_for_submission():
         return
     try:
         args = catalogue.build_args(job_spec(job))
@@ -44,19 +50,16 @@ def submit_job(job_id):
         job.mark_failed("The uploaded frames could not be read from storage. Upload them again "
                         "in a new job.")
         return
-    callback = callback_url(job)
     try:
-        created = shortapi.Client().create(job.model_id, args, callback_url=callback)
+        created = shortapi.Client().create(job.model_id, args, callback_url=callback_url(job))
     except shortapi.ShortAPIError as error:
         _handle_refused_create(job, error)
         return
-    if not job.mark_submitted(created.job_id, created.amount):
+    amount = created.amount if created.amount is not None else job.estimate
+    if not job.mark_submitted(created.job_id, amount):
         # A callback confirmed the job first, or an admin moved it while the create call was in
         # flight. Either way ShortAPI made a paid job: keep its id and real charge.
-        job.record_creation(created.job_id, created.amount)
-        return
-    if not callback:
-        async_task(watch_job, job.pk, 0, task_name=f"watch-{job.pk}-0")
+        job.record_creation(created.job_id, amount)
 
 
 def _handle_refused_create(job, error):
@@ -70,13 +73,8 @@ def _handle_refused_create(job, error):
                         "charged. Try again later.")
     else:
         job.release_for_retry(f"{error.message} Trying again shortly.",
-                              timezone.now() + retry_delay(job.submit_attempts, error.retry_after))
-
-
-def retry_delay(attempt, retry_after=None):
-    """Exponential backoff with full jitter, never sooner than ShortAPI's Retry-After."""
-    delay = random.uniform(0, min(600, 5 * 2 ** attempt))
-    return timedelta(seconds=max(delay, retry_after or 0))
+                              timezone.now() + polling.retry_delay(job.submit_attempts,
+                                                                   error.retry_after))
 
 
 def job_spec(job):
@@ -101,35 +99,28 @@ def job_spec(job):
 
 
 def callback_url(job):
-    if not settings.PUBLIC_BASE_URL:
+    """Where ShortAPI should call back about this job, or None when no callback can arrive."""
+    if not reachability.delivery().callbacks:
         return None
     return settings.PUBLIC_BASE_URL + reverse("shortapi-callback", args=[job.callback_token])
-
-
-def watch_job(job_id, round_number):
-    """Poll closely a job no callback will announce, then leave it to the sweep."""
-    time.sleep(min(2 ** round_number, WATCH_PAUSE_CAP))
-    job = refresh_job(job_id)
-    if job is None or job.is_finished or job.submitted_at is None:
-        return
-    watched_for = (timezone.now() - job.submitted_at).total_seconds()
-    if watched_for < settings.KLING_FAST_POLL_SECONDS:
-        async_task(watch_job, job_id, round_number + 1,
-                   task_name=f"watch-{job_id}-{round_number + 1}")
 
 
 def refresh_job(job_id):
     """Ask ShortAPI where a job is and move it there. Returns the job as it now stands."""
     job = Job.objects.filter(pk=job_id).first()
-    if job is None or job.status not in Job.Status.watched():
+    if job is None:
+        return None
+    job.take_task()
+    if job.status not in Job.Status.watched():
         return job
     try:
         state = shortapi.Client().query(job.shortapi_job_id)
     except shortapi.ShortAPIError as error:
         log.warning("Could not query job %s: %s", job.pk, error.message)
+        job.schedule_poll(timezone.now())
         return job
-    job.note_polled()
     apply_state(job, state)
+    job.schedule_poll(timezone.now())
     return job
 
 
@@ -138,7 +129,7 @@ def apply_state(job, state):
         if not state.video_url:
             log.warning("Job %s succeeded without a video URL; will ask again", job.pk)
         elif job.mark_succeeded(state.video_url):
-            keep_video(job)
+            queue_video(job)
     elif state.finished:
         reason = state.error or "Kling could not make this video."
         job.mark_failed(f"{reason} You were not charged for it.", refunded=state.refunded)
@@ -146,8 +137,22 @@ def apply_state(job, state):
         job.mark_processing()
 
 
-def keep_video(job):
-    """Download the result into media storage, since ShortAPI's URLs expire."""
+def queue_video(job):
+    """Queue keeping the video now, unless a task for the job already waits."""
+    if Job.queue_task_once(job.pk, timezone.now()):
+        transaction.on_commit(lambda: async_task(keep_video, job.pk,
+                                                 task_name=f"video-{job.pk}"))
+
+
+def keep_video(job_id):
+    """Download the result into media storage, since ShortAPI's URLs expire. Each try is counted
+    as it starts, so a download that never ends still uses up a try."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None:
+        return
+    job.take_task()
+    if not job.start_video_attempt(timezone.now()):
+        return
     try:
         video = downloads.fetch_video(job.video_url)
     except downloads.DownloadError as error:
@@ -162,7 +167,10 @@ def keep_video(job):
 def resolve_unknown(job_id, hinted_job_id):
     """A callback reached a job whose create answer was lost: confirm ShortAPI's id by a query."""
     job = Job.objects.filter(pk=job_id).first()
-    if job is None or job.status not in (Job.Status.SUBMITTING, Job.Status.UNKNOWN):
+    if job is None:
+        return
+    job.take_task()
+    if job.status not in (Job.Status.SUBMITTING, Job.Status.UNKNOWN):
         return
     try:
         state = shortapi.Client().query(hinted_job_id)
@@ -177,28 +185,16 @@ def resolve_unknown(job_id, hinted_job_id):
 
 
 def sweep():
-    """Every minute: resend what is due, move on jobs a dead worker left, poll what is
-    unfinished, give up what took too long, keep videos not yet kept, and delete staged
-    uploads nobody can use any more."""
+    """Every minute: move on jobs a dead worker left in "sending", give up what took too long,
+    and delete staged uploads nobody can use any more. Due work is the dispatcher's."""
     now = timezone.now()
-    due = Q(next_attempt_at__lte=now) | Q(next_attempt_at=None,
-                                          created_at__lte=now - timedelta(minutes=2))
-    for job_id in Job.objects.filter(due, status=Job.Status.QUEUED).values_list("pk", flat=True):
-        async_task(submit_job, job_id, task_name=f"submit-{job_id}")
     for job in Job.objects.filter(status=Job.Status.SUBMITTING,
-                                  updated_at__lte=now - STUCK_SUBMITTING):
+                                  updated_at__lte=now - STUCK_SUBMITTING)[:BATCH]:
         job.mark_unknown("The worker stopped while sending this job, so whether ShortAPI started "
                          "it is unknown. An admin can check and resolve it.")
-    stale = now - timedelta(seconds=30)
-    for job_id in Job.objects.unfinished().exclude(last_polled_at__gt=stale).values_list(
-            "pk", flat=True)[:200]:
-        async_task(refresh_job, job_id, task_name=f"refresh-{job_id}")
     overdue = now - timedelta(minutes=settings.KLING_JOB_TIME_LIMIT_MINUTES)
-    for job in Job.objects.unfinished().filter(submitted_at__lte=overdue):
+    for job in Job.objects.unfinished().filter(submitted_at__lte=overdue)[:BATCH]:
         job.mark_failed(f"ShortAPI did not finish this job within "
                         f"{settings.KLING_JOB_TIME_LIMIT_MINUTES} minutes, so it was given up. "
                         "It is not counted as spent.")
-    for job in Job.objects.filter(status=Job.Status.SUCCEEDED, video="",
-                                  video_attempts__lt=Job.MAX_VIDEO_ATTEMPTS).exclude(video_url=""):
-        keep_video(job)
     staging.discard_expired(now)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("jobs/<int:pk>/status/", views.job_status, name="job-status"),
     path("jobs/<int:pk>/frames/<str:which>/", views.job_frame, name="job-frame"),
     path("jobs/<int:pk>/video/", views.job_video, name="job-video"),
+    path("jobs/<int:pk>/poster/", views.job_poster, name="job-poster"),
     path("jobs/<int:pk>/elements/<int:position>/", views.job_element_image,
          name="job-element-image"),
     path("jobs/<int:pk>/elements/<int:position>/references/<int:reference>/",

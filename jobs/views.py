@@ -7,21 +7,21 @@ own jobs: `own_job` answers 404 for anybody else's, staff included (staff use th
 
 import hmac
 
-from django.core.files.storage import default_storage
+from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.contrib.auth.decorators import login_not_required
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_q.tasks import async_task
 
-from jobs import catalogue, images, shortapi, tasks
+from jobs import catalogue, images, media, shortapi, tasks
 from jobs.forms import ComposeForm
-from jobs.staging import staged_name
 from jobs.models import Element, Job
+from jobs.staging import staged_name
 from spend import budgets
 
 GALLERY_PAGE_SIZE = 12
@@ -31,11 +31,9 @@ def own_job(request, pk):
     return get_object_or_404(Job, pk=pk, owner=request.user)
 
 
-def image_response(name):
+def image_response(request, name, max_age=3600):
     """A stored image by its storage name; callers decide who may have it."""
-    if not name or not default_storage.exists(name):
-        raise Http404("No such image")
-    return FileResponse(default_storage.open(name, "rb"), content_type=images.content_type(name))
+    return media.serve(request, name, images.content_type(name or ""), max_age=max_age)
 
 
 def composer(request, form):
@@ -88,6 +86,7 @@ def job_status(request, pk):
         "charged": catalogue.format_money(job.amount),
         "cost": catalogue.format_money(job.cost),
         "video": job.status == Job.Status.SUCCEEDED,
+        "kept": bool(job.video),
     })
 
 
@@ -96,7 +95,17 @@ def job_frame(request, pk, which):
     frame = {"start": "start_frame", "end": "end_frame"}.get(which)
     if frame is None:
         raise Http404("No such frame")
-    return image_response(getattr(own_job(request, pk), frame).name)
+    job = own_job(request, pk)
+    # a draft's frames change as it is edited; a sent job's never do
+    return image_response(request, getattr(job, frame).name, max_age=0 if job.is_draft else 3600)
+
+
+@require_GET
+def job_poster(request, pk):
+    job = own_job(request, pk)
+    if not job.poster and job.start_frame:
+        job.make_poster()
+    return image_response(request, job.poster.name, max_age=0 if job.is_draft else 3600)
 
 
 @require_GET
@@ -106,7 +115,7 @@ def job_element_image(request, pk, position, reference=None):
         image = element.frontal_image
     else:
         image = getattr(element.references.filter(position=reference).first(), "image", None)
-    return image_response(image.name if image else "")
+    return image_response(request, image.name if image else "")
 
 
 @require_GET
@@ -117,35 +126,38 @@ def job_video(request, pk):
     if not job.video:
         # Not kept yet (the download is retried): ShortAPI's own copy still plays.
         return redirect(job.video_url)
-    return FileResponse(job.video.open("rb"), content_type="video/mp4",
-                        as_attachment="download" in request.GET,
-                        filename=f"kling-studio-job-{job.pk}.mp4")
+    return media.serve(request, job.video.name, "video/mp4", attachment="download" in request.GET,
+                       filename=f"kling-studio-job-{job.pk}.mp4")
 
 
 @require_GET
 def staged_frame(request, token):
-    return image_response(staged_name(token, request.user))
+    return image_response(request, staged_name(token, request.user))
 
 
 @login_not_required
 @require_GET
 def signed_image(request, token):
-    return image_response(images.unsign(token))
+    return image_response(request, images.unsign(token))
 
 
 @login_not_required
 @csrf_exempt
 @require_POST
 def shortapi_callback(request, token):
-    # The body is unsigned, so it is only a hint: the task asks ShortAPI itself what happened.
-    job = Job.objects.filter(callback_token=token).only("pk", "callback_token", "status").first()
-    if job is None or not hmac.compare_digest(job.callback_token, token):
+    """A hint that a job changed. One indexed lookup, one conditional update and at most one
+    queued task, however many callbacks arrive: a task already waiting covers them all."""
+    job = Job.objects.filter(callback_token=token).values("pk", "status", "callback_token").first()
+    if job is None or not hmac.compare_digest(job["callback_token"], token):
         raise Http404("Unknown callback")
-    if job.status in (Job.Status.SUBMITTING, Job.Status.UNKNOWN):
+    # The body is unsigned, so it is only a hint: the task asks ShortAPI itself what happened.
+    if job["status"] in (Job.Status.SUBMITTING, Job.Status.UNKNOWN):
         # The create call's answer was lost; only ShortAPI knows this URL, so the id it names
         # is worth asking ShortAPI about.
-        if hinted := shortapi.callback_job_id(request.body):
-            async_task(tasks.resolve_unknown, job.pk, hinted, task_name=f"resolve-{job.pk}")
-    else:
-        async_task(tasks.refresh_job, job.pk, task_name=f"callback-{job.pk}")
+        hinted = shortapi.callback_job_id(request.body)
+        if hinted and Job.queue_task_once(job["pk"], timezone.now()):
+            async_task(tasks.resolve_unknown, job["pk"], hinted, task_name=f"resolve-{job['pk']}")
+    elif job["status"] in Job.Status.watched():
+        if Job.queue_task_once(job["pk"], timezone.now()):
+            async_task(tasks.refresh_job, job["pk"], task_name=f"callback-{job['pk']}")
     return JsonResponse({"ok": True})

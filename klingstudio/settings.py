@@ -92,8 +92,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    "django_q",
+    # before django_q: jobs' `qcluster` (the workers plus the dispatcher) overrides django_q's,
+    # as staticfiles' `runserver` overrides Django's
     "jobs",
+    "django_q",
     "spend",
     "simulator",
 ]
@@ -223,12 +225,21 @@ SHORTAPI_TIMEOUT = env_int("SHORTAPI_TIMEOUT", 30, minimum=1)
 KLING_IMAGE_TRANSPORT = env_choice(
     "KLING_IMAGE_TRANSPORT", "auto", ("auto", "url", "data-uri", "base64")
 )
-if KLING_IMAGE_TRANSPORT == "url" and not PUBLIC_BASE_URL:
-    raise ImproperlyConfigured("KLING_IMAGE_TRANSPORT=url needs PUBLIC_BASE_URL.")
+# Whether ShortAPI on the internet reaches PUBLIC_BASE_URL: `auto` checks (https, public
+# addresses); `yes`/`no` overrides, e.g. behind split-horizon DNS. See jobs/reachability.py.
+KLING_PUBLIC_URL_REACHABLE = env_choice("KLING_PUBLIC_URL_REACHABLE", "auto", ("auto", "yes", "no"))
 KLING_IMAGE_URL_MAX_AGE = env_int("KLING_IMAGE_URL_MAX_AGE", 24 * 3600, minimum=60)
 KLING_VIDEO_MAX_BYTES = env_int("KLING_VIDEO_MAX_BYTES", 500 * 1024 * 1024, minimum=1024)
-# Without callbacks a new job is watched closely for this long, then by the minute-by-minute sweep.
-KLING_FAST_POLL_SECONDS = env_int("KLING_FAST_POLL_SECONDS", 120, minimum=0)
+# Polling: a job is first asked about after KLING_POLL_FIRST_SECONDS, then less and less often up
+# to every KLING_POLL_MAX_SECONDS (with callbacks, every KLING_POLL_MAX_SECONDS from the start);
+# a job past its time limit every KLING_POLL_OVERDUE_SECONDS. The dispatcher in each qcluster
+# looks for due work every KLING_DISPATCH_SECONDS.
+KLING_POLL_FIRST_SECONDS = env_int("KLING_POLL_FIRST_SECONDS", 2, minimum=1)
+KLING_POLL_MAX_SECONDS = env_int("KLING_POLL_MAX_SECONDS", 60, minimum=1)
+KLING_POLL_OVERDUE_SECONDS = env_int("KLING_POLL_OVERDUE_SECONDS", 600, minimum=1)
+KLING_DISPATCH_SECONDS = env_int("KLING_DISPATCH_SECONDS", 1, minimum=1)
+# Outbound requests ignore HTTP(S)_PROXY and friends unless this is on.
+KLING_OUTBOUND_ENV_PROXY = env_bool("KLING_OUTBOUND_ENV_PROXY")
 # Budgets: spending is limited per period; people are warned past this share of their budget.
 KLING_BUDGET_PERIOD = env_choice("KLING_BUDGET_PERIOD", "monthly", ("daily", "weekly", "monthly"))
 KLING_BUDGET_WARN_PERCENT = env_int("KLING_BUDGET_WARN_PERCENT", 80, minimum=1)
@@ -237,8 +248,6 @@ KLING_JOB_TIME_LIMIT_MINUTES = env_int("KLING_JOB_TIME_LIMIT_MINUTES", 60, minim
 # Video downloads never go to internal addresses; these hosts are exempt (the simulator's host
 # is added by itself when no SHORTAPI_KEY is set).
 KLING_DOWNLOAD_ALLOWED_HOSTS = env_list("KLING_DOWNLOAD_ALLOWED_HOSTS", [])
-# Outbound requests ignore HTTP(S)_PROXY and friends unless this is on.
-KLING_OUTBOUND_ENV_PROXY = env_bool("KLING_OUTBOUND_ENV_PROXY")
 SIMULATOR_MEDIA_DIR = VAR_DIR / "simulator"
 
 SESSION_COOKIE_HTTPONLY = True

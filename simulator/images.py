@@ -7,11 +7,13 @@ is refused at create time, with a message naming which one, instead of failing a
 from __future__ import annotations
 
 import io
+from urllib.parse import urlsplit
 
 import requests
 from PIL import Image
 
 from jobs.catalogue import decode_inline_image
+from jobs.outbound import resolves_publicly
 
 FETCH_TIMEOUT = 10
 # a guard against filling memory, not a ShortAPI rule: the catalogue owns the real limits
@@ -22,19 +24,32 @@ class UnreadableImage(ValueError):
     """An image the simulator could not fetch or decode; the message says which and why."""
 
 
-def frames_of(args: dict) -> tuple[Image.Image, Image.Image | None]:
-    """The start and end frames of checked `args`, after reading every element image too."""
-    start = read(args["image"], "start frame (image)")
-    end = read(args["image_tail"], "end frame (image_tail)") if args.get("image_tail") else None
+def frames_of(args: dict, remote=False) -> tuple[Image.Image, Image.Image | None]:
+    """The start and end frames of checked `args`, after reading every element image too.
+    `remote`: fetch only from public addresses, as ShortAPI on the internet can."""
+    start = read(args["image"], "start frame (image)", remote)
+    end = (read(args["image_tail"], "end frame (image_tail)", remote)
+           if args.get("image_tail") else None)
     for number, element in enumerate(args.get("elements") or [], 1):
-        read(element["frontal_image_url"], f"frontal image of element {number}")
+        read(element["frontal_image_url"], f"frontal image of element {number}", remote)
         for ref_number, ref in enumerate(element.get("reference_image_urls") or [], 1):
-            read(ref, f"reference image {ref_number} of element {number}")
+            read(ref, f"reference image {ref_number} of element {number}", remote)
     return start, end
 
 
-def read(value: str, what: str) -> Image.Image:
+def sent_inline(args: dict) -> bool:
+    """Whether every image of `args` travelled inside the request rather than as a URL."""
+    values = [args.get("image"), args.get("image_tail")]
+    for element in args.get("elements") or []:
+        values += [element.get("frontal_image_url"), *(element.get("reference_image_urls") or [])]
+    return not any(isinstance(v, str) and v.startswith(("http://", "https://")) for v in values)
+
+
+def read(value: str, what: str, remote=False) -> Image.Image:
     if value.startswith(("http://", "https://")):
+        if remote and not resolves_publicly(urlsplit(value).hostname or ""):
+            raise UnreadableImage(f"The {what} could not be fetched: {urlsplit(value).hostname} "
+                                  "is not an address on the public internet.")
         data = _fetch(value, what)
     else:
         data = decode_inline_image(value)

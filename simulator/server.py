@@ -28,6 +28,7 @@ from wsgiref.simple_server import make_server as make_wsgi_server
 import requests
 
 from jobs import catalogue
+from jobs.outbound import resolves_publicly
 from simulator import images, video
 from simulator.faults import Fate, Faults
 
@@ -53,6 +54,9 @@ class SimulatorSettings:
     fail_marker: str = "[simulate-failure]"
     callback_timeout: float = 5.0
     faults: Faults = Faults()
+    # behave as ShortAPI does from the internet: fetch images and call back only at public
+    # addresses
+    remote: bool = False
 
     def __post_init__(self):
         self.media_dir = Path(self.media_dir)
@@ -73,6 +77,8 @@ class Job:
     created: float = field(default_factory=time.monotonic)
     rendered_at: float | None = None
     callbacks_sent: int = 0
+    callbacks_unreachable: int = 0
+    inline_images: bool = False
 
 
 class Simulator:
@@ -147,7 +153,7 @@ class Simulator:
         if callback_url is not None and not _is_http_url(callback_url):
             return _error(400, "callback_url must be an http(s) URL.")
         try:
-            start, end = images.frames_of(args)
+            start, end = images.frames_of(args, remote=self.settings.remote)
         except images.UnreadableImage as exc:
             return _error(400, str(exc))
 
@@ -172,6 +178,7 @@ class Simulator:
             failure=self._planned_failure(args) or fate.failure,
             prompt=args.get("prompt") or "",
             fate=fate,
+            inline_images=images.sent_inline(args),
         )
         with self._lock:
             self._jobs[job.id] = job
@@ -208,6 +215,7 @@ class Simulator:
             create_5xx = self._create_5xx
         return _json(200, {
             "faults": str(self.settings.faults),
+            "remote": self.settings.remote,
             "create_5xx": create_5xx,
             "created": len(jobs),
             "charged": str(catalogue.money(sum((job.amount for job, _ in jobs.values()),
@@ -218,7 +226,10 @@ class Simulator:
                 job_id: {"status": status, "amount": str(job.amount), "model": job.model,
                          "prompt": job.prompt, "late": job.fate.late,
                          "callbacks_dropped": job.fate.drop_callback,
-                         "refunded": status == FAILED, "callbacks_sent": sent[job_id]}
+                         "refunded": status == FAILED, "callbacks_sent": sent[job_id],
+                         "callback_url_given": bool(job.callback_url),
+                         "callbacks_unreachable": job.callbacks_unreachable,
+                         "inline_images": job.inline_images}
                 for job_id, (job, status) in jobs.items()
             },
         })
@@ -278,6 +289,11 @@ class Simulator:
 
     def _send_callback(self, job: Job, payload: dict) -> None:
         # the callback URL carries the app's per-job secret, so it never reaches the log
+        if self.settings.remote and not resolves_publicly(urlsplit(job.callback_url).hostname or ""):
+            # from the internet a private address is unreachable: the call never arrives
+            with self._lock:
+                job.callbacks_unreachable += 1
+            return
         problem = ""
         for attempt in range(1 + CALLBACK_RETRIES):
             if attempt and self._closing.wait(CALLBACK_PAUSE * attempt):

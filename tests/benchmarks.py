@@ -8,7 +8,10 @@ different speeds can be compared. Not a test: nothing here passes or fails.
 - gallery costs: queries and time to show a page of 12 jobs' costs with the ledger summed in the
   gallery's one query, against one query per job;
 - upload checks: time to check (fully decode) a 24-megapixel JPEG, per megapixel;
-- simulator rendering: seconds of work per second of video made.
+- simulator rendering: seconds of work per second of video made;
+- polling against callbacks: 100 queued jobs through a real stack (gunicorn, qcluster with its
+  dispatcher, the simulator finishing each job in 4 s), end to end with the video kept, without
+  callbacks against with them.
 """
 
 import io
@@ -159,6 +162,64 @@ def bench_simulator_render():
     return figures
 
 
+def bench_polling_against_callbacks(jobs=100):
+    import sqlite3
+
+    from tests.stack import Stack
+
+    script = """
+import time
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.contrib.auth.models import User
+from jobs import catalogue, images, tasks
+from jobs.models import Job
+owner = User.objects.get(username="maya")
+model = catalogue.get(catalogue.DEFAULT_MODEL)
+frame = open(FRAME, "rb").read()
+with transaction.atomic():
+    for n in range(JOBS):
+        job = Job(owner=owner, model_id=model.id, mode="pro", duration=5, prompt=f"bench {n}",
+                  estimate=model.estimate("pro", 5, False))
+        job.start_frame.save("f.png", ContentFile(frame), save=False)
+        job.save()
+        tasks.enqueue_submission(job)
+print(time.time())
+"""
+    frame = WORKDIR / "bench-frame.png"
+    frame.write_bytes(_png(640, 400))
+    finished = {}
+    for callbacks in (True, False):
+        stack = Stack(Path(tempfile.mkdtemp(prefix="kling-bench-stack-")), "embedded",
+                      callbacks=callbacks,
+                      extra_env={"SIMULATOR_PENDING_SECONDS": "1",
+                                 "SIMULATOR_PROCESSING_SECONDS": "3", "LOG_LEVEL": "WARNING"})
+        stack.start()
+        try:
+            queued_at = float(stack.manage(
+                "shell", "-c", script.replace("FRAME", repr(str(frame))).replace(
+                    "JOBS", str(jobs))).stdout.split()[-1])
+            database = sqlite3.connect(stack.workdir / "db.sqlite3", timeout=30)
+            while True:
+                done, = database.execute("SELECT count(*) FROM jobs_job WHERE status = "
+                                         "'succeeded' AND video != ''").fetchone()
+                if done == jobs:
+                    finished[callbacks] = time.time() - queued_at
+                    break
+                if time.time() - queued_at > 600:
+                    raise RuntimeError(f"only {done} of {jobs} jobs finished in 10 minutes")
+                time.sleep(0.2)
+            database.close()
+        finally:
+            stack.stop()
+    return [
+        (f"polling: seconds for {jobs} queued jobs to finish with callbacks", finished[True]),
+        (f"polling: seconds for {jobs} queued jobs to finish by polling only", finished[False]),
+        ("polling: time by polling / time with callbacks (target <= 1.5)",
+         finished[False] / finished[True]),
+    ]
+
+
 def _png(width, height):
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), (90, 90, 90)).save(buffer, "PNG")
@@ -174,8 +235,10 @@ def _jpeg(width, height):
 
 def main():
     rows = []
-    for bench in (bench_download_memory, bench_gallery_costs, bench_upload_check,
-                  bench_simulator_render):
+    benches = [bench_download_memory, bench_gallery_costs, bench_upload_check,
+               bench_simulator_render, bench_polling_against_callbacks]
+    chosen = [b for b in benches if any(name in b.__name__ for name in sys.argv[1:])] or benches
+    for bench in chosen:
         rows += bench()
     width = max(len(name) for name, _ in rows)
     for name, value in rows:

@@ -18,6 +18,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "stack-pass-123"
+_OWN_PREFIXES = ("SHORTAPI_", "SIMULATOR_")
 _OWN_VARIABLES = ("SHORTAPI_KEY", "SHORTAPI_BASE_URL", "PUBLIC_BASE_URL", "DATABASE_URL",
                   "REDIS_URL", "KLING_VAR_DIR", "MEDIA_ROOT", "KLING_PRODUCTION", "DEBUG",
                   "KLING_IMAGE_TRANSPORT", "KLING_QUEUE_NAME")
@@ -192,13 +193,69 @@ def submit(stack, session, fields, files):
 
 
 def wait_until_finished(session, job_url, timeout=60):
+    """The job's last status and the statuses it went through, once it has finished (and, when
+    it succeeded, once its video is kept here)."""
     deadline = time.monotonic() + timeout
     seen = []
     while time.monotonic() < deadline:
         state = session.get(job_url + "status/").json()
         if not seen or seen[-1] != state["status"]:
             seen.append(state["status"])
-        if state["finished"]:
+        if state["finished"] and (state["status"] != "succeeded" or state["kept"]):
             return state, seen
         time.sleep(0.3)
     raise AssertionError(f"job at {job_url} did not finish in {timeout} s; went through {seen}")
+
+
+class RunStudio:
+    """`manage.py runstudio` as a person runs it from the README, on free ports."""
+
+    def __init__(self, workdir, **env):
+        self.workdir = Path(workdir)
+        self.port, self.simulator_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {k: v for k, v in os.environ.items()
+                    if not k.startswith(_OWN_PREFIXES) and k not in _OWN_VARIABLES}
+        self.env.update({"KLING_VAR_DIR": str(self.workdir), "PYTHONUNBUFFERED": "1",
+                         "KLING_QUEUE_NAME": f"runstudio-{self.port}", **env})
+        self.log_path = self.workdir / "runstudio.log"
+        self.process = None
+
+    def start(self):
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "runstudio", "--port", str(self.port),
+             "--simulator-port", str(self.simulator_port)],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.password = self.wait_for_password()
+        return self
+
+    def output(self):
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for_password(self, timeout=90):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.output()
+            found = re.search(r"password “([^”]+)”", text)
+            if found and "Quit the server" in text:
+                return found.group(1)
+            assert self.process.poll() is None, text[-3000:]
+            time.sleep(0.2)
+        raise AssertionError("runstudio printed no password:\n" + self.output()[-3000:])
+
+    def session(self):
+        """A requests session signed in as the demo account."""
+        session = requests.Session()
+        page = session.get(self.url + "/accounts/login/")
+        signed_in = session.post(self.url + "/accounts/login/", headers={"Referer": self.url},
+                                 data={"username": "demo", "password": self.password,
+                                       "csrfmiddlewaretoken": csrf_token(page.text)})
+        assert signed_in.url == self.url + "/", signed_in.text[:2000]
+        return session
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        return self.process.returncode

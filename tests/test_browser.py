@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.browser import ARTIFACTS, screenshot, sign_in
+from tests.browser import ARTIFACTS, new_page, screenshot, sign_in
 from tests.conftest import image_bytes
 from tests.stack import Stack
 
@@ -117,6 +117,38 @@ def test_a_person_makes_a_video_watches_it_finish_and_plays_it_in_the_gallery(
 
     (ARTIFACTS / "gallery.png").unlink(missing_ok=True)
     assert screenshot(page, "gallery.png").stat().st_size > 10_000
+
+
+def test_a_kept_video_is_served_in_byte_ranges_and_seeks(page, browser, stack, frame_file):
+    sign_in(page, stack, "ada")
+    page.goto("/jobs/new/")
+    job = submit_job(page, frame_file, "A lighthouse beam sweeps the bay")
+    assert watch_status(page)[-1] == "Succeeded"
+    deadline = time.monotonic() + 30
+    while not page.request.get(f"/jobs/{job}/status/").json()["kept"]:
+        assert time.monotonic() < deadline, "the video was never kept"
+        page.wait_for_timeout(200)
+
+    # a browser that has never seen the video, so that no cached copy answers for the server
+    viewer = new_page(browser, stack)
+    answers = []
+    viewer.on("response", lambda r: answers.append((r.status, r.headers.get("content-range")))
+              if r.url.endswith(f"/jobs/{job}/video/") else None)
+    sign_in(viewer, stack, "ada")
+    viewer.goto(f"/jobs/{job}/")
+    video = viewer.locator("[data-role=player] video")
+    assert video.get_attribute("preload") == "metadata"
+    viewer.wait_for_function("v => v.readyState >= 1", arg=video.element_handle())
+    video.evaluate("v => { v.muted = true; v.currentTime = 3.5; }")
+    viewer.wait_for_function("v => !v.seeking && Math.abs(v.currentTime - 3.5) < 0.2 "
+                             "&& v.readyState >= 2", arg=video.element_handle(), timeout=10_000)
+    seekable = video.evaluate("v => v.seekable.end(0)")
+    viewer.context.close()
+
+    assert answers and all(status == 206 for status, _ in answers), answers
+    assert all(re.fullmatch(r"bytes \d+-\d+/\d+", span) for _, span in answers), answers
+    # the whole video is seekable, not just what happens to be downloaded
+    assert seekable == pytest.approx(5, abs=0.2)
 
 
 def test_bad_input_is_shown_next_to_its_field_and_nothing_is_lost(page, stack, frame_file):

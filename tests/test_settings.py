@@ -133,10 +133,20 @@ def test_it_refuses_to_start_with_a_bad_value_naming_the_variable(manage, variab
     assert message in result.output
 
 
-def test_it_refuses_url_transport_without_a_public_address(manage):
-    result = manage("check", KLING_IMAGE_TRANSPORT="url")
+@pytest.mark.parametrize("public_url, why", [
+    (None, "PUBLIC_BASE_URL is not set"),
+    ("http://192.168.1.20:8000", "is not an https address"),
+    ("https://127.0.0.1", "does not resolve to public internet addresses"),
+])
+def test_it_refuses_url_transport_that_shortapi_could_not_use(manage, public_url, why):
+    variables = {"KLING_IMAGE_TRANSPORT": "url", "SHORTAPI_KEY": "sk-live-0123456789"}
+    if public_url:
+        variables["PUBLIC_BASE_URL"] = public_url
+    result = manage("check", **variables)
     assert result.returncode != 0
-    assert "KLING_IMAGE_TRANSPORT=url needs PUBLIC_BASE_URL" in result.output
+    assert "KLING_IMAGE_TRANSPORT=url cannot work" in result.output and why in result.output
+    assert "Set KLING_IMAGE_TRANSPORT=auto" in result.output
+    assert "sk-live-0123456789" not in result.output
 
 
 def test_it_refuses_production_without_a_secret_key(manage):

@@ -149,7 +149,9 @@ def test_it_sends_the_seed_page_args_with_an_inline_image_without_a_public_url(
     assert job.status == Job.Status.SUBMITTED
     assert (job.shortapi_job_id, job.amount) == ("sa-1", Decimal("0.300"))
     assert job.submitted_at is not None and job.submit_attempts == 1
-    assert enqueued == [(tasks.watch_job, (job.pk, 0))]
+    # no callback can arrive: the first question to ShortAPI is due in a few seconds
+    assert job.next_poll_at == job.submitted_at + timedelta(seconds=2)
+    assert enqueued == []
 
 
 def test_it_sends_signed_image_urls_and_a_callback_under_the_public_url(
@@ -167,8 +169,10 @@ def test_it_sends_signed_image_urls_and_a_callback_under_the_public_url(
         assert url.startswith(f"{PUBLIC}/i/")
         response = client.get(urlsplit(url).path)
         assert b"".join(response.streaming_content) == stored(field.name)
-    assert fresh(job).status == Job.Status.SUBMITTED
-    # the callback will announce the result: no close watching
+    job = fresh(job)
+    assert job.status == Job.Status.SUBMITTED
+    # the callback will announce the result: polls are only a net under a lost one
+    assert job.next_poll_at == job.submitted_at + timedelta(seconds=60)
     assert enqueued == []
 
 
@@ -298,12 +302,17 @@ def test_it_keeps_a_job_submitted_while_shortapi_says_pending(make_job, fake):
     assert fresh(job).status == Job.Status.SUBMITTED
 
 
-def test_it_stores_the_video_of_a_job_that_succeeded(make_job, fake, files):
+def test_it_stores_the_video_of_a_job_that_succeeded(make_job, fake, files, enqueued,
+                                                     django_capture_on_commit_callbacks):
     job = submitted(make_job, Job.Status.PROCESSING)
     url = files.serve("/result/77.mp4", MP4)
     fake.states = [JobState(status=shortapi.SUCCEEDED, video_url=url)]
 
-    tasks.refresh_job(job.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.refresh_job(job.pk)
+    assert enqueued == [(tasks.keep_video, (job.pk,))]
+    assert files.hits == []  # the download is a task of its own
+    tasks.keep_video(job.pk)
 
     job = fresh(job)
     assert job.status == Job.Status.SUCCEEDED
@@ -336,17 +345,22 @@ def test_it_explains_a_failure_shortapi_gave_no_reason_for(make_job, fake):
     assert "Kling could not make this video." in fresh(job).error
 
 
-def test_a_repeated_success_downloads_the_video_once(make_job, fake, files):
+def test_a_repeated_success_downloads_the_video_once(make_job, fake, files, enqueued,
+                                                     django_capture_on_commit_callbacks):
     job = submitted(make_job, Job.Status.PROCESSING)
     url = files.serve("/result/77.mp4", MP4)
     success = JobState(status=shortapi.SUCCEEDED, video_url=url)
 
-    tasks.apply_state(fresh(job), success)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.apply_state(fresh(job), success)
+        tasks.apply_state(fresh(job), success)
+    assert enqueued == [(tasks.keep_video, (job.pk,))]
+    tasks.keep_video(job.pk)
     kept = fresh(job).video.name
-    tasks.apply_state(fresh(job), success)
+    tasks.keep_video(job.pk)
 
     assert files.hits == ["/result/77.mp4"]
-    assert fresh(job).video.name == kept
+    assert fresh(job).video.name == kept and fresh(job).video_attempts == 1
 
 
 def test_a_late_processing_state_does_not_undo_a_success(make_job, fake, files):
@@ -381,25 +395,39 @@ def test_it_keeps_waiting_when_a_success_has_no_video_url(make_job, fake):
     assert job.video_url == "" and not job.video
 
 
-def test_it_leaves_the_job_alone_when_the_query_fails(make_job, fake):
+def test_it_leaves_the_job_as_it_is_and_asks_later_when_the_query_fails(make_job, fake):
     job = submitted(make_job)
     fake.states = [ShortAPIError("Could not connect to ShortAPI.")]
+    before = timezone.now()
     tasks.refresh_job(job.pk)
     job = fresh(job)
-    assert job.status == Job.Status.SUBMITTED and job.last_polled_at is None
+    assert job.status == Job.Status.SUBMITTED and job.polls == 1
+    assert job.next_poll_at >= before + timedelta(seconds=2.5)
 
 
-def test_the_watcher_polls_again_while_the_job_runs(make_job, fake, enqueued, monkeypatch):
-    monkeypatch.setattr(tasks.time, "sleep", lambda seconds: None)
+def test_each_poll_waits_longer_than_the_last_up_to_a_minute(make_job, fake, no_public_url):
     job = submitted(make_job)
-    fake.states = [JobState(status=shortapi.PROCESSING), JobState(status=3)]
+    waits = []
+    for _ in range(20):
+        fake.states = [JobState(status=shortapi.PROCESSING)]
+        before = timezone.now()
+        tasks.refresh_job(job.pk)
+        waits.append((fresh(job).next_poll_at - before).total_seconds())
 
-    tasks.watch_job(job.pk, 2)
-    assert enqueued == [(tasks.watch_job, (job.pk, 3))]
-    tasks.watch_job(job.pk, 3)
+    assert waits[:5] == pytest.approx([2.5, 3.125, 3.906, 4.883, 6.104], abs=0.3)  # 2 s × 1.25ⁿ
+    assert all(later > earlier - 0.1 for earlier, later in zip(waits, waits[1:]))
+    assert waits[-1] == pytest.approx(60, abs=0.5)
+    assert fresh(job).polls == 20
 
-    assert enqueued == [(tasks.watch_job, (job.pk, 3))]
-    assert fresh(job).status == Job.Status.FAILED
+
+def test_no_task_sleeps():
+    import ast
+    import inspect
+
+    source = ast.parse(inspect.getsource(tasks))
+    calls = [node.func for node in ast.walk(source) if isinstance(node, ast.Call)]
+    named = {getattr(f, "attr", getattr(f, "id", "")) for f in calls}
+    assert "sleep" not in named and "wait" not in named
 
 
 # keep_video
@@ -414,7 +442,7 @@ def succeeded_at(make_job, url):
 def test_it_refuses_a_video_that_is_not_an_mp4(make_job, files):
     job = succeeded_at(make_job, files.serve("/result/page.html", b"<html>Expired link</html>"))
 
-    tasks.keep_video(job)
+    tasks.keep_video(job.pk)
 
     job = fresh(job)
     assert not job.video
@@ -426,38 +454,44 @@ def test_it_refuses_a_video_larger_than_the_cap(make_job, files, settings):
     settings.KLING_VIDEO_MAX_BYTES = 1024
     job = succeeded_at(make_job, files.serve("/result/big.mp4", MP4[:2048]))
 
-    tasks.keep_video(job)
+    tasks.keep_video(job.pk)
 
     job = fresh(job)
     assert not job.video
     assert re.search(r"larger than 1,?024 bytes", job.video_error)
 
 
-def test_it_notes_a_failed_download(make_job, files):
+def test_it_notes_a_failed_download_and_counts_the_try_when_it_starts(make_job, files):
     job = succeeded_at(make_job, files.serve("/result/busy.mp4", b"", status=503))
-    tasks.keep_video(job)
+    before = timezone.now()
+    tasks.keep_video(job.pk)
     job = fresh(job)
     assert "HTTP 503" in job.video_error
     assert not job.video
+    assert job.video_attempts == 1
+    assert job.next_attempt_at >= before + timedelta(seconds=30)
+
+
+def test_a_try_that_never_ends_still_counts(make_job, files, monkeypatch):
+    job = succeeded_at(make_job, files.serve("/result/5.mp4", MP4))
+
+    def killed(url):
+        raise SystemExit("the worker was killed at its timeout")
+
+    monkeypatch.setattr(tasks.downloads, "fetch_video", killed)
+    with pytest.raises(SystemExit):
+        tasks.keep_video(job.pk)
+    assert fresh(job).video_attempts == 1
+
+
+def test_it_stops_trying_after_the_last_try(make_job, files):
+    job = succeeded_at(make_job, files.serve("/result/5.mp4", MP4))
+    Job.objects.filter(pk=job.pk).update(video_attempts=Job.MAX_VIDEO_ATTEMPTS)
+    tasks.keep_video(job.pk)
+    assert files.hits == [] and not fresh(job).video
 
 
 # sweep
-
-
-def test_the_sweep_resends_queued_jobs_that_are_due(make_job, fake, enqueued):
-    now = timezone.now()
-    due = make_job(next_attempt_at=now - timedelta(seconds=1))
-    forgotten = make_job(created_at=now - timedelta(minutes=5))
-    waiting = make_job(next_attempt_at=now + timedelta(minutes=5),
-                       created_at=now - timedelta(minutes=5))
-    make_job()  # just made: its own on_commit hook sends it
-
-    tasks.sweep()
-
-    assert sorted(args for func, args in enqueued if func is tasks.submit_job) == sorted(
-        [(due.pk,), (forgotten.pk,)])
-    assert waiting.pk not in [args[0] for func, args in enqueued]
-    assert fake.creates == []
 
 
 def test_the_sweep_marks_a_long_stuck_submission_unknown(make_job, enqueued):
@@ -472,30 +506,6 @@ def test_the_sweep_marks_a_long_stuck_submission_unknown(make_job, enqueued):
     assert "worker stopped" in fresh(stuck).error
     assert fresh(sending).status == Job.Status.SUBMITTING
     assert enqueued == []
-
-
-def test_the_sweep_asks_about_unfinished_jobs_not_polled_lately(make_job, enqueued):
-    now = timezone.now()
-    never_polled = submitted(make_job)
-    polled_long_ago = make_job(status=Job.Status.PROCESSING, shortapi_job_id="sa-2",
-                               last_polled_at=now - timedelta(minutes=5))
-    make_job(status=Job.Status.PROCESSING, shortapi_job_id="sa-3",
-             last_polled_at=now - timedelta(seconds=5))
-    make_job(status=Job.Status.FAILED, shortapi_job_id="sa-4")
-    make_job(status=Job.Status.UNKNOWN)
-
-    tasks.sweep()
-
-    assert sorted(enqueued) == sorted([(tasks.refresh_job, (never_polled.pk,)),
-                                       (tasks.refresh_job, (polled_long_ago.pk,))])
-
-
-def test_the_sweep_keeps_a_video_that_was_not_kept_yet(make_job, files, enqueued):
-    job = succeeded_at(make_job, files.serve("/result/5.mp4", MP4))
-
-    tasks.sweep()
-
-    assert stored(fresh(job).video.name) == MP4
 
 
 def test_the_callback_url_leads_to_the_callback_view(make_job, public_url):

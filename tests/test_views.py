@@ -236,7 +236,8 @@ def test_it_reports_a_running_jobs_status_as_json(owner, make_job):
     response = signed_in(owner).get(reverse("job-status", args=[job.pk]))
 
     assert response.json() == {"status": "processing", "label": "Processing", "finished": False,
-                               "error": "", "charged": "$0.30", "cost": "$0.30", "video": False}
+                               "error": "", "charged": "$0.30", "cost": "$0.30", "video": False,
+                               "kept": False}
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -342,8 +343,35 @@ def test_it_asks_for_a_refresh_on_a_callback_with_the_right_token(make_job, enqu
 
     assert response.status_code == 200
     assert enqueued == [(tasks.refresh_job, (job.pk,))]
-    # the unsigned body is only a hint: nothing changes until the task asks ShortAPI
-    assert Job.objects.values().get(pk=job.pk) == before
+    # the unsigned body is only a hint: nothing changes until the task asks ShortAPI, but the
+    # job notes that a task is waiting
+    after = Job.objects.values().get(pk=job.pk)
+    assert after.pop("task_queued_at") is not None and before.pop("task_queued_at") is None
+    assert after == before
+
+
+def test_duplicate_callbacks_queue_one_refresh_and_one_during_it_queues_one_more(
+        make_job, enqueued, django_assert_num_queries):
+    job = make_job(status=Job.Status.SUBMITTED, shortapi_job_id="sa-1")
+    url = reverse("shortapi-callback", args=[job.callback_token])
+
+    with django_assert_num_queries(2):  # one lookup, one conditional update
+        callback_client().post(url, {"job_id": "sa-1"}, content_type="application/json")
+    for _ in range(20):
+        assert callback_client().post(url, {}, content_type="application/json").status_code == 200
+    assert enqueued == [(tasks.refresh_job, (job.pk,))]
+
+    job.take_task()  # the refresh starts
+    for _ in range(20):
+        callback_client().post(url, {}, content_type="application/json")
+    assert enqueued == [(tasks.refresh_job, (job.pk,))] * 2
+
+
+def test_a_callback_about_a_finished_job_queues_nothing(make_job, enqueued):
+    job = make_job(status=Job.Status.SUCCEEDED, shortapi_job_id="sa-1")
+    callback_client().post(reverse("shortapi-callback", args=[job.callback_token]), {},
+                           content_type="application/json")
+    assert enqueued == []
 
 
 def test_it_refuses_a_callback_by_get(make_job, enqueued):

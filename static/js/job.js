@@ -15,6 +15,7 @@
     const video = document.createElement("video");
     video.controls = true;
     video.playsInline = true;
+    video.preload = "metadata";
     if (poster) video.poster = poster.src;
     video.src = job.dataset.videoUrl;
     const link = document.createElement("a");

@@ -2,12 +2,14 @@
 SHORTAPI_KEY) the ShortAPI simulator, each in its own process, stopped together.
 
 It prepares the database and a `demo` account whose fresh password it prints, so a new person
-can sign in straight away.
+can sign in straight away. Before anything else it checks the key (`checkshortapi`) and says how
+jobs will travel; a refused key or an unreachable ShortAPI stops it with the reason.
 """
 
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,7 +17,7 @@ import time
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 DEMO_USER = "demo"
 
@@ -32,16 +34,24 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         password = self.reset_demo_user()
         env = dict(os.environ)
-        # The simulator runs beside the app, so it can call back: no polling delay in the demo.
-        env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        commands = [manage + ["qcluster"],
-                    manage + ["runserver", "--noreload", f"{host}:{port}"]]
+        children = []
         if settings.SHORTAPI_SIMULATED:
+            # Only the simulator beside the app can reach a loopback address; the real ShortAPI
+            # never could, so with a key the app's own PUBLIC_BASE_URL (if any) is left alone.
+            env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
             env.setdefault("SHORTAPI_BASE_URL", f"http://127.0.0.1:{simulator_port}")
-            commands.insert(0, manage + ["runsimulator", "--host", "127.0.0.1",
-                                         "--port", str(simulator_port)])
-        children = [subprocess.Popen(command, env=env) for command in commands]
+            children.append(subprocess.Popen(
+                manage + ["runsimulator", "--host", "127.0.0.1", "--port", str(simulator_port)],
+                env=env))
+            self.wait_for_port(simulator_port, children)
+        if subprocess.run(manage + ["checkshortapi"], env=env).returncode != 0:
+            self.stop(children)
+            raise CommandError("Kling Studio did not start: fix what is said above and run it "
+                               "again, or unset SHORTAPI_KEY to try the built-in simulator.")
+        children += [subprocess.Popen(manage + ["qcluster"], env=env),
+                     subprocess.Popen(manage + ["runserver", "--noreload", f"{host}:{port}"],
+                                      env=env)]
         self.stdout.write(self.style.SUCCESS(
             f"\nKling Studio is running at http://{host}:{port}/\n"
             f"Sign in as “{DEMO_USER}” with password “{password}”.\n"
@@ -58,6 +68,20 @@ class Command(BaseCommand):
         user.save()
         return password
 
+    def wait_for_port(self, port, children, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(child.poll() is not None for child in children):
+                break
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        self.stop(children)
+        raise CommandError(f"The ShortAPI simulator did not start on port {port}; is another "
+                           "program using it? Choose another with --simulator-port.")
+
     def wait(self, children):
         stopping = []
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
@@ -66,6 +90,13 @@ class Command(BaseCommand):
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
+        self.stop(children)
+        failed = [c for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
+        if failed and not stopping:
+            sys.exit(f"A part of Kling Studio stopped unexpectedly: {failed[0].args[-1]}")
+
+    @staticmethod
+    def stop(children):
         for child in children:
             if child.poll() is None:
                 child.terminate()
@@ -74,6 +105,3 @@ class Command(BaseCommand):
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
-        failed = [c for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
-        if failed and not stopping:
-            sys.exit(f"A part of Kling Studio stopped unexpectedly: {failed[0].args[-1]}")

@@ -49,13 +49,20 @@ class Command(BaseCommand):
                             help="Default: $SIMULATOR_PROCESSING_SECONDS or 2.")
         parser.add_argument("--public-url", default="",
                             help="Base of result URLs; default http://HOST:PORT.")
+        parser.add_argument("--remote", action="store_true", default=None,
+                            help="Behave as ShortAPI does from the internet: fetch images and "
+                                 "call back only at public addresses. Default: "
+                                 "$SIMULATOR_REMOTE or off.")
         parser.add_argument("--faults", dest="fault_spec",
                             help="Faults to inject, e.g. 'create_5xx=0.1,drop_callback=0.3,"
                                  "seed=7'. Default: $SIMULATOR_FAULTS or none.")
 
     def handle(self, *args, host, port, pending_seconds, processing_seconds, public_url,
-               fault_spec=None, **options):
+               fault_spec=None, remote=None, **options):
         faults = faults_from(fault_spec)
+        if remote is None:
+            remote = os.environ.get("SIMULATOR_REMOTE", "").strip().lower() in ("1", "true",
+                                                                                 "yes", "on")
         if pending_seconds is None:
             pending_seconds = _seconds_from_env("SIMULATOR_PENDING_SECONDS", 1.0)
         if processing_seconds is None:
@@ -71,7 +78,7 @@ class Command(BaseCommand):
         try:
             self._serve(stop, host=host, port=port, key=key, media_dir=Path(media_dir or scratch),
                         public_url=public_url, pending_seconds=pending_seconds,
-                        processing_seconds=processing_seconds, faults=faults)
+                        processing_seconds=processing_seconds, faults=faults, remote=remote)
         finally:
             if scratch:
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -84,7 +91,8 @@ class Command(BaseCommand):
         simulator_settings = running.simulator.settings
         self.stdout.write(f"ShortAPI simulator listening on {running.url} "
                           f"(videos in {simulator_settings.media_dir}; "
-                          f"faults: {simulator_settings.faults})")
+                          f"faults: {simulator_settings.faults}"
+                          f"{'; remote: public addresses only' if simulator_settings.remote else ''})")
         self.stdout.flush()
         try:
             while not stop.wait(0.5):

@@ -1,0 +1,63 @@
+"""The dispatcher: work due later is a column on the job (`next_poll_at`, `next_attempt_at`);
+this claims what is due and queues one short task for each, so no task sleeps while it waits.
+
+A claim is a row lock skipped by other dispatchers (`select_for_update(skip_locked=True)`; on
+SQLite the IMMEDIATE transaction serialises them) plus the job's `task_queued_at` mark, which
+also keeps callbacks from queueing a second task while one waits. Any number of dispatchers may
+run: each `qcluster` runs one (jobs/management/commands/qcluster.py).
+"""
+
+import logging
+import threading
+
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from jobs import tasks
+from jobs.models import Job
+
+log = logging.getLogger(__name__)
+
+# Most tasks of one kind queued per tick, so a backlog drains over a few ticks, never all at once.
+BATCH = 100
+
+
+def dispatch(now=None):
+    """Queue the tasks that are due now. Returns how many of each kind were queued."""
+    now = now or timezone.now()
+    S = Job.Status
+    due = {
+        "refresh": (Job.objects.filter(status__in=S.watched(), next_poll_at__lte=now),
+                    "next_poll_at", tasks.refresh_job),
+        "submit": (Job.objects.filter(status=S.QUEUED, next_attempt_at__lte=now),
+                   "next_attempt_at", tasks.submit_job),
+        "video": (Job.objects.filter(status=S.SUCCEEDED, video="", next_attempt_at__lte=now,
+                                     video_attempts__lt=Job.MAX_VIDEO_ATTEMPTS),
+                  "next_attempt_at", tasks.keep_video),
+    }
+    return {kind: _claim_and_queue(jobs, order, task, kind, now)
+            for kind, (jobs, order, task) in due.items()}
+
+
+def _claim_and_queue(jobs, order, task, kind, now):
+    with transaction.atomic():
+        claimed = list(jobs.without_waiting_task(now).order_by(order)
+                       .select_for_update(skip_locked=True).values_list("pk", flat=True)[:BATCH])
+        Job.objects.filter(pk__in=claimed).update(task_queued_at=now)
+    for pk in claimed:
+        async_task(task, pk, task_name=f"{kind}-{pk}")
+    return len(claimed)
+
+
+def run(stop: threading.Event, interval):
+    """Dispatch every `interval` seconds until `stop` is set."""
+    while not stop.is_set():
+        try:
+            dispatch()
+        except Exception:
+            # a broken tick (database restarting, broker away) must not end the loop
+            log.exception("The dispatcher could not queue due work; trying again shortly")
+        finally:
+            close_old_connections()
+        stop.wait(interval)

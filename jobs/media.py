@@ -1,0 +1,87 @@
+"""Serving stored files (frames, posters, element images, kept videos) to whoever a view allows.
+
+Views decide who may have a file; this answers the way a static file server does, so every
+browser plays every video: a byte range gets 206 with `Content-Range` (416 for one past the
+end), `Accept-Ranges: bytes` says ranges work, and `ETag`/`Last-Modified` with private caching
+let a revisit cost a 304 instead of the bytes. Stored names are never reused (every file gets a
+fresh random name), so a name and its size identify the content.
+"""
+
+import hashlib
+import re
+
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import http_date, quote_etag
+
+CHUNK = 64 * 1024
+RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def serve(request, name, content_type, *, filename=None, attachment=False, max_age=3600):
+    """The stored file `name` as a response to `request`, or 404 when it is not stored."""
+    if not name or not default_storage.exists(name):
+        raise Http404("No such file")
+    size = default_storage.size(name)
+    modified = default_storage.get_modified_time(name)
+    etag = quote_etag(hashlib.sha256(f"{name}:{size}".encode()).hexdigest()[:32])
+    last_modified = int(modified.timestamp())
+
+    response = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    if response is None:
+        wanted = byte_range(request.headers.get("Range", ""), size)
+        if wanted is not None and request.headers.get("If-Range", etag) not in (
+                etag, http_date(last_modified)):
+            wanted = None  # the copy the browser holds is another one: send it all
+        if wanted is False:
+            response = HttpResponse(status=416, content_type=content_type)
+            response["Content-Range"] = f"bytes */{size}"
+        elif wanted:
+            first, last = wanted
+            response = StreamingHttpResponse(_part(name, first, last), status=206,
+                                             content_type=content_type)
+            response["Content-Length"] = str(last - first + 1)
+            response["Content-Range"] = f"bytes {first}-{last}/{size}"
+        else:
+            response = FileResponse(default_storage.open(name, "rb"), content_type=content_type,
+                                    as_attachment=attachment, filename=filename)
+    if filename and "Content-Disposition" not in response:
+        kind = "attachment" if attachment else "inline"
+        response["Content-Disposition"] = f'{kind}; filename="{filename}"'
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(last_modified)
+    patch_cache_control(response, private=True, max_age=max_age)
+    return response
+
+
+def byte_range(header, size):
+    """(first, last) of a single `bytes=` range; None: send the whole file (no range, a
+    malformed one or several ranges); False: the range lies outside the file."""
+    match = RANGE.fullmatch(header.strip())
+    if not match or match.groups() == ("", ""):
+        return None
+    first, last = match.groups()
+    if not first:
+        suffix = int(last)
+        if suffix == 0 or size == 0:
+            return False
+        return max(0, size - suffix), size - 1
+    first = int(first)
+    last = min(int(last), size - 1) if last else size - 1
+    if first >= size or first > last:
+        return False
+    return first, last
+
+
+def _part(name, first, last):
+    with default_storage.open(name, "rb") as handle:
+        handle.seek(first)
+        remaining = last - first + 1
+        while remaining > 0:
+            chunk = handle.read(min(CHUNK, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
