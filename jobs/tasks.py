@@ -47,19 +47,18 @@ def submit_job(job_id):
     try:
         args = catalogue.build_args(job_spec(job))
     except OSError:
-        job.mark_failed("The uploaded frames could not be read from storage. Upload them again "
-                        "in a new job.")
+        job.mark_not_sent("The uploaded frames could not be read from storage. Upload them "
+                          "again in a new job.")
         return
     try:
         created = shortapi.Client().create(job.model_id, args, callback_url=callback_url(job))
     except shortapi.ShortAPIError as error:
         _handle_refused_create(job, error)
         return
-    amount = created.amount if created.amount is not None else job.estimate
-    if not job.mark_submitted(created.job_id, amount):
-        # A callback confirmed the job first, or an admin moved it while the create call was in
-        # flight. Either way ShortAPI made a paid job: keep its id and real charge.
-        job.record_creation(created.job_id, amount)
+    if not job.mark_submitted(created.job_id, created.amount):
+        # A callback confirmed the job first, or the sweep took it for a dead worker's while the
+        # create call was in flight. Either way ShortAPI made a paid job: keep its charge.
+        job.record_creation(created.job_id, created.amount)
 
 
 def _handle_refused_create(job, error):
@@ -67,10 +66,10 @@ def _handle_refused_create(job, error):
         job.mark_unknown(f"{error.message} ShortAPI may or may not have started this job, so it "
                          "was not sent again. An admin can check and resolve it.")
     elif error.permanent:
-        job.mark_failed(f"ShortAPI refused this job: {error.message} Nothing was charged.")
+        job.mark_not_sent(f"ShortAPI refused this job: {error.message} Nothing was charged.")
     elif job.submit_attempts >= MAX_SUBMIT_ATTEMPTS:
-        job.mark_failed(f"{error.message} Gave up after {job.submit_attempts} tries; nothing was "
-                        "charged. Try again later.")
+        job.mark_not_sent(f"{error.message} Gave up after {job.submit_attempts} tries; nothing "
+                          "was charged. Try again later.")
     else:
         job.release_for_retry(f"{error.message} Trying again shortly.",
                               timezone.now() + polling.retry_delay(job.submit_attempts,
@@ -111,7 +110,7 @@ def refresh_job(job_id):
     if job is None:
         return None
     job.take_task()
-    if job.status not in Job.Status.watched():
+    if job.status not in Job.Status.reported_by_shortapi() or not job.shortapi_job_id:
         return job
     try:
         state = shortapi.Client().query(job.shortapi_job_id)
@@ -124,15 +123,23 @@ def refresh_job(job_id):
     return job
 
 
-def apply_state(job, state):
+def apply_state(job, state, correcting=False):
+    """Move the job to where ShortAPI says it is. `correcting`: a reconciliation found that we
+    had failed a job ShortAPI went on to finish."""
+    if state.amount is not None:
+        job.learn_amount(state.amount)
     if state.succeeded:
         if not state.video_url:
             log.warning("Job %s succeeded without a video URL; will ask again", job.pk)
-        elif job.mark_succeeded(state.video_url):
+        elif job.mark_succeeded(state.video_url, correcting=correcting):
             queue_video(job)
     elif state.finished:
         reason = state.error or "Kling could not make this video."
-        job.mark_failed(f"{reason} You were not charged for it.", refunded=state.refunded)
+        if state.refunded:
+            reason += " ShortAPI refunded it, so it costs nothing."
+        else:
+            reason += " ShortAPI did not refund it, so its charge stands."
+        job.mark_failed(reason, refunded=state.refunded)
     elif state.status == shortapi.PROCESSING:
         job.mark_processing()
 
@@ -170,31 +177,33 @@ def resolve_unknown(job_id, hinted_job_id):
     if job is None:
         return
     job.take_task()
-    if job.status not in (Job.Status.SUBMITTING, Job.Status.UNKNOWN):
+    if not job.awaits_its_id:
         return
     try:
-        state = shortapi.Client().query(hinted_job_id)
+        confirm_shortapi_job(job, hinted_job_id)
     except shortapi.ShortAPIError as error:
         log.warning("Could not confirm ShortAPI job %s for job %s: %s", hinted_job_id, job.pk,
                     error.message)
-        return
-    # The create call's answer, with the real amount, never arrived; ShortAPI prices by the same
-    # table as the estimate.
-    if job.mark_submitted(hinted_job_id, job.estimate):
+
+
+def confirm_shortapi_job(job, shortapi_job_id):
+    """ShortAPI says it has `shortapi_job_id` (raises ShortAPIError if not): the job is that one.
+    Its create answer, with the real amount, never arrived, so it is charged from the table
+    until the real amount is learned."""
+    state = shortapi.Client().query(shortapi_job_id)
+    if job.mark_submitted(shortapi_job_id):
         apply_state(job, state)
+    else:
+        job.record_creation(shortapi_job_id, None)
 
 
 def sweep():
-    """Every minute: move on jobs a dead worker left in "sending", give up what took too long,
-    and delete staged uploads nobody can use any more. Due work is the dispatcher's."""
+    """Every minute: move on jobs a dead worker left in "sending" and delete staged uploads
+    nobody can use any more. Due work is the dispatcher's; a job past its time limit is only
+    asked about less often (jobs/polling.py), never given up: ShortAPI may still finish it."""
     now = timezone.now()
     for job in Job.objects.filter(status=Job.Status.SUBMITTING,
                                   updated_at__lte=now - STUCK_SUBMITTING)[:BATCH]:
         job.mark_unknown("The worker stopped while sending this job, so whether ShortAPI started "
                          "it is unknown. An admin can check and resolve it.")
-    overdue = now - timedelta(minutes=settings.KLING_JOB_TIME_LIMIT_MINUTES)
-    for job in Job.objects.unfinished().filter(submitted_at__lte=overdue)[:BATCH]:
-        job.mark_failed(f"ShortAPI did not finish this job within "
-                        f"{settings.KLING_JOB_TIME_LIMIT_MINUTES} minutes, so it was given up. "
-                        "It is not counted as spent.")
     staging.discard_expired(now)

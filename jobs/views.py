@@ -80,11 +80,13 @@ def job_status(request, pk):
     job = own_job(request, pk)
     return JsonResponse({
         "status": job.status,
-        "label": job.get_status_display(),
+        "label": job.status_label,
         "finished": job.is_finished,
-        "error": job.error if job.status in (Job.Status.FAILED, Job.Status.UNKNOWN) else "",
+        "error": job.error if job.status in (Job.Status.FAILED, Job.Status.UNKNOWN,
+                                             Job.Status.STOPPED) else "",
         "charged": catalogue.format_money(job.amount),
         "cost": catalogue.format_money(job.cost),
+        "cost_note": job.cost_note,
         "video": job.status == Job.Status.SUCCEEDED,
         "kept": bool(job.video),
     })
@@ -147,17 +149,18 @@ def signed_image(request, token):
 def shortapi_callback(request, token):
     """A hint that a job changed. One indexed lookup, one conditional update and at most one
     queued task, however many callbacks arrive: a task already waiting covers them all."""
-    job = Job.objects.filter(callback_token=token).values("pk", "status", "callback_token").first()
-    if job is None or not hmac.compare_digest(job["callback_token"], token):
+    job = Job.objects.filter(callback_token=token).only(
+        "pk", "status", "callback_token", "shortapi_job_id").first()
+    if job is None or not hmac.compare_digest(job.callback_token, token):
         raise Http404("Unknown callback")
     # The body is unsigned, so it is only a hint: the task asks ShortAPI itself what happened.
-    if job["status"] in (Job.Status.SUBMITTING, Job.Status.UNKNOWN):
+    if job.awaits_its_id:
         # The create call's answer was lost; only ShortAPI knows this URL, so the id it names
         # is worth asking ShortAPI about.
         hinted = shortapi.callback_job_id(request.body)
-        if hinted and Job.queue_task_once(job["pk"], timezone.now()):
-            async_task(tasks.resolve_unknown, job["pk"], hinted, task_name=f"resolve-{job['pk']}")
-    elif job["status"] in Job.Status.watched():
-        if Job.queue_task_once(job["pk"], timezone.now()):
-            async_task(tasks.refresh_job, job["pk"], task_name=f"callback-{job['pk']}")
+        if hinted and Job.queue_task_once(job.pk, timezone.now()):
+            async_task(tasks.resolve_unknown, job.pk, hinted, task_name=f"resolve-{job.pk}")
+    elif job.status in Job.Status.reported_by_shortapi():
+        if Job.queue_task_once(job.pk, timezone.now()):
+            async_task(tasks.refresh_job, job.pk, task_name=f"callback-{job.pk}")
     return JsonResponse({"ok": True})

@@ -2,14 +2,15 @@
 
 from django.contrib import admin
 
-from spend.models import Budget, LedgerEntry
+from spend.models import Budget, Discrepancy, LedgerEntry
 
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "user", "job", "kind", "amount", "model_id"]
-    list_filter = ["kind", "model_id", "created_at", "user"]
-    search_fields = ["user__username", "job__id", "job__shortapi_job_id"]
+    list_display = ["created_at", "counts_at", "user", "job", "shortapi_job_id", "kind", "basis",
+                    "amount", "model_id"]
+    list_filter = ["kind", "basis", "model_id", "counts_at", "user"]
+    search_fields = ["user__username", "job__id", "shortapi_job_id"]
     date_hierarchy = "created_at"
     list_select_related = ["user", "job"]
 
@@ -28,3 +29,17 @@ class BudgetAdmin(admin.ModelAdmin):
     list_display = ["__str__", "user", "amount"]
     search_fields = ["user__username"]
     autocomplete_fields = ["user"]
+
+
+@admin.register(Discrepancy)
+class DiscrepancyAdmin(admin.ModelAdmin):
+    list_display = ["found_at", "job", "shortapi_job_id", "what", "ours", "theirs", "difference",
+                    "fixed_at"]
+    list_filter = ["what", "fixed_at"]
+    search_fields = ["shortapi_job_id", "job__id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

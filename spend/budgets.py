@@ -1,10 +1,12 @@
 """Budgets: what a person has spent this period, what is held for jobs not charged yet, and the
 check that refuses a submission that would go past their limit.
 
-A submitted job holds its estimate until ShortAPI charges it (the charge then counts instead) or
-it fails (nothing counts). The check and the new job row happen in one transaction that first
-locks the person's user row, so concurrent submissions are counted one after another and
-cannot overspend.
+Spending is the ledger's entries that count in the period (`counts_at`: a refund or correction
+counts where the charge it adjusts does). A job whose charge is still unknown (queued, sending,
+outcome unknown) holds its estimate until ShortAPI charges it (the charge then counts instead)
+or it ends without a charge. The check and the new job row happen in one transaction that first
+locks the person's user row, so concurrent submissions are counted one after another and cannot
+overspend.
 """
 
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from jobs import catalogue
+from jobs import catalogue, polling
 from jobs.models import Job
 from spend.models import Budget, LedgerEntry
 from spend.reports import DateRange
@@ -78,6 +80,14 @@ class Standing:
         return date_format(timezone.localtime(self.resets_at), "j F Y")
 
 
+def not_final(jobs):
+    """The jobs whose money is not settled yet: held (no charge yet) or overdue (charged, not
+    finished); what My spend and the review list under "in progress"."""
+    overdue_since = timezone.now() - polling.overdue_after()
+    return jobs.filter(Q(status__in=HOLDING) | Q(status__in=Job.Status.watched(),
+                                                   submitted_at__lt=overdue_since)).with_cost()
+
+
 def budget_for(user):
     """The person's own budget, else the default, else None (unlimited)."""
     budget = (Budget.objects.filter(Q(user=user) | Q(user=None))
@@ -87,8 +97,8 @@ def budget_for(user):
 
 def standing(user, now=None):
     start, end = period_bounds(now)
-    spent = LedgerEntry.total(LedgerEntry.objects.filter(user=user, created_at__gte=start,
-                                                         created_at__lt=end))
+    spent = LedgerEntry.total(LedgerEntry.objects.filter(user=user, counts_at__gte=start,
+                                                         counts_at__lt=end))
     held = Job.objects.filter(owner=user, amount__isnull=True, status__in=HOLDING).aggregate(
         total=Sum("estimate"))["total"] or Decimal("0")
     return Standing(budget_for(user), spent, held, start, end)

@@ -1,71 +1,95 @@
-"""Money: every charge and refund as a ledger entry, and the budgets admins set.
+"""Money: the ledger of what ShortAPI charged and refunded, what reconciliations found, and the
+budgets admins set.
 
-A job has at most one charge and one refund, enforced by a unique constraint, so a duplicate
-callback or a task that runs twice can never count money twice. A job's cost is the sum of its
-entries: charges are positive, refunds negative.
+An entry records something ShortAPI said (a charge, a refund) or a correction a reconciliation
+made, never a side effect of our own status changes: the rules are in `spend.policy`. The
+database allows one charge and one refund per ShortAPI job id, so a duplicate callback or a task
+that runs twice can never count twice. A job's cost is the sum of its entries: charges positive,
+refunds negative, corrections either way.
 """
 
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
-from django.db.models import Sum, Value
+from django.db import models
+from django.db.models import Q, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 
 class LedgerEntry(models.Model):
     class Kind(models.TextChoices):
         CHARGE = "charge", "Charge"
         REFUND = "refund", "Refund"
+        CORRECTION = "correction", "Correction"
+
+    class Basis(models.TextChoices):
+        """Where an amount came from."""
+
+        ANSWER = "answer", "ShortAPI's create answer"
+        TABLE = "table", "Priced from the table (ShortAPI named no amount)"
+        REPORTED = "reported", "ShortAPI's report"
+        RECONCILE = "reconcile", "A reconciliation with ShortAPI"
 
     job = models.ForeignKey("jobs.Job", on_delete=models.PROTECT, related_name="ledger_entries")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                              related_name="ledger_entries")
-    kind = models.CharField(max_length=8, choices=Kind.choices)
+    shortapi_job_id = models.CharField("ShortAPI job", max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    basis = models.CharField(max_length=10, choices=Basis.choices, default=Basis.ANSWER)
     amount = models.DecimalField(max_digits=10, decimal_places=3,
                                  help_text="US dollars; refunds are negative.")
     model_id = models.CharField("model", max_length=100)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField("written", default=timezone.now, db_index=True)
+    # The moment whose budget period the entry counts in: for a charge, when it was made; for a
+    # refund or a correction, the charge it adjusts.
+    counts_at = models.DateTimeField("counts in the period of", default=timezone.now)
+    note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "ledger entries"
         constraints = [
-            models.UniqueConstraint(fields=["job", "kind"], name="one_charge_one_refund_per_job"),
+            models.UniqueConstraint(fields=["shortapi_job_id", "kind"],
+                                    condition=Q(kind__in=["charge", "refund"]),
+                                    name="one_charge_one_refund_per_shortapi_job"),
         ]
+        indexes = [models.Index(fields=["counts_at"], name="spend_ledge_counts__idx"),
+                   models.Index(fields=["user", "counts_at"], name="spend_ledge_user_counts_idx"),
+                   models.Index(fields=["shortapi_job_id"], name="spend_ledge_shortapi_idx")]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount} for job {self.job_id}"
 
     @classmethod
-    def record(cls, job, kind, amount):
-        """Add the entry unless the job already has one of this kind. True when added."""
-        try:
-            with transaction.atomic():
-                cls.objects.create(job=job, user_id=job.owner_id, kind=kind, amount=amount,
-                                   model_id=job.model_id)
-        except IntegrityError:
-            return False
-        return True
-
-    @classmethod
-    def charge(cls, job):
-        return cls.record(job, cls.Kind.CHARGE, job.amount)
-
-    @classmethod
-    def refund(cls, job):
-        charged = cls.objects.filter(job=job, kind=cls.Kind.CHARGE).values_list("amount",
-                                                                               flat=True).first()
-        return charged is not None and cls.record(job, cls.Kind.REFUND, -charged)
-
-    @classmethod
-    def correct_charge(cls, job):
-        """The real amount arrived after the charge was priced from the table."""
-        cls.objects.filter(job=job, kind=cls.Kind.CHARGE).update(amount=job.amount)
-
-    @classmethod
     def total(cls, entries):
         return entries.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+
+
+class Discrepancy(models.Model):
+    """Where a reconciliation found the app disagreeing with ShortAPI about a job."""
+
+    class What(models.TextChoices):
+        STATUS = "status", "Status"
+        REFUND = "refund", "Refund"
+        AMOUNT = "amount", "Amount"
+        MISSING = "missing", "Unknown to ShortAPI"
+
+    job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="discrepancies")
+    shortapi_job_id = models.CharField("ShortAPI job", max_length=200)
+    what = models.CharField(max_length=10, choices=What.choices)
+    ours = models.CharField(max_length=200)
+    theirs = models.CharField(max_length=200)
+    difference = models.DecimalField(max_digits=10, decimal_places=3, default=Decimal("0"))
+    found_at = models.DateTimeField(default=timezone.now)
+    fixed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-found_at", "-id"]
+        verbose_name_plural = "discrepancies"
+
+    def __str__(self):
+        return f"Job {self.job_id}: {self.get_what_display()}"
 
 
 class Budget(models.Model):

@@ -1,8 +1,8 @@
 """Spending figures read from the ledger: totals by person, model and day, and the charts that
 show them (server-side SVG, so they render offline with no chart library).
 
-Every figure here is a sum of ledger entries in a date range, so the pages, the CSV export and
-the ledger agree to the cent.
+Every figure here is a sum of ledger entries counting in a date range, so the pages, the CSV
+export, budgets and the ledger agree to the thousandth.
 """
 
 from dataclasses import dataclass
@@ -36,8 +36,9 @@ class DateRange:
 
 
 def entries_in(date_range, **filters):
+    """The entries that count in the range: a refund or correction counts on its charge's day."""
     start, end = date_range.bounds
-    return LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end, **filters)
+    return LedgerEntry.objects.filter(counts_at__gte=start, counts_at__lt=end, **filters)
 
 
 def total(entries):
@@ -45,7 +46,7 @@ def total(entries):
 
 
 def per_day(entries, date_range):
-    sums = {row["day"]: row["total"] for row in entries.annotate(day=TruncDate("created_at"))
+    sums = {row["day"]: row["total"] for row in entries.annotate(day=TruncDate("counts_at"))
             .values("day").annotate(total=Sum("amount")).order_by()}
     return [(day, sums.get(day, Decimal("0"))) for day in date_range.days()]
 

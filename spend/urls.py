@@ -8,4 +8,5 @@ urlpatterns = [
     path("spend/", views.my_spend, name="my-spend"),
     path("admin/spend/", views.review, name="spend-review"),
     path("admin/spend/ledger.csv", views.review_csv, name="spend-review-csv"),
+    path("admin/spend/reconcile/", views.reconcile_now, name="spend-reconcile"),
 ]

@@ -110,7 +110,7 @@ def bench_gallery_costs():
         job.claim_for_submission()
         job.mark_submitted(f"sa-{n}", Decimal("0.300"))
         if n % 4 == 0:
-            job.mark_failed("bench")
+            job.mark_failed("bench", refunded=True)
         jobs.append(job)
     settings.DEBUG = True  # record queries
 

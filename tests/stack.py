@@ -129,8 +129,18 @@ class Stack:
         script = ("import json; from jobs.models import Job;"
                   "print(json.dumps([dict(id=j.pk, status=j.status, error=j.error, prompt=j.prompt,"
                   "shortapi_job_id=j.shortapi_job_id, amount=str(j.amount), refunded=j.refunded,"
+                  "video_error=j.video_error,"
                   "video=bool(j.video) and j.video.storage.exists(j.video.name))"
                   " for j in Job.objects.all()]))")
+        return json.loads(self.manage("shell", "--no-imports", "-c", script).stdout)
+
+    def ledger(self):
+        """The ledger's totals by kind, and net, as strings of dollars."""
+        script = ("import json; from django.db.models import Sum; from jobs.catalogue import "
+                  "money; from spend.models import LedgerEntry as E; totals = {k: str(money("
+                  "E.objects.filter(kind=k).aggregate(t=Sum('amount'))['t'] or 0)) for k in "
+                  "('charge', 'refund', 'correction')}; totals['net'] = str(money("
+                  "E.objects.aggregate(t=Sum('amount'))['t'] or 0)); print(json.dumps(totals))")
         return json.loads(self.manage("shell", "--no-imports", "-c", script).stdout)
 
     def stop(self):

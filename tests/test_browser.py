@@ -189,5 +189,5 @@ def test_a_failing_job_shows_its_reason_and_a_refund_without_reloading(page, sta
     assert error.is_visible() and "prompt contains [simulate-failure]" in error.text_content()
     assert page.locator("[data-role=charged]").text_content() == "$0.30"
     assert page.locator("[data-role=cost]").text_content() == (
-        "$0.00 (refunded: failed jobs are not charged)")
+        "$0.00 (refunded by ShortAPI)")
     assert page.locator("[data-role=player] video").count() == 0

@@ -70,7 +70,7 @@ def test_a_hold_settles_to_the_real_charge_and_is_released_on_failure(owner, mak
     assert budgets.standing(owner).committed == Decimal("0")
     refused_early = make_job(estimate=Decimal("0.300"))
     refused_early.claim_for_submission()
-    refused_early.mark_failed("ShortAPI refused this job.")
+    refused_early.mark_not_sent("ShortAPI refused this job.")
     assert budgets.standing(owner).committed == Decimal("0")
 
 
@@ -101,9 +101,40 @@ def test_last_periods_spending_does_not_count_after_the_rollover(owner, make_job
     entry = LedgerEntry.objects.get(job=job)
     start, _ = budgets.period_bounds()
     assert budgets.standing(owner).spent == Decimal("0.900")
-    LedgerEntry.objects.filter(pk=entry.pk).update(created_at=start - timedelta(seconds=1))
+    LedgerEntry.objects.filter(pk=entry.pk).update(counts_at=start - timedelta(seconds=1))
     assert budgets.standing(owner).spent == Decimal("0")
     assert budgets.standing(owner, now=start - timedelta(days=1)).spent == Decimal("0.900")
+
+
+def test_a_refund_in_the_next_period_cancels_its_charge_there_not_here(client, owner, staff,
+                                                                       make_job):
+    """At the edge of a $1 budget: charged $0.90 last period, refunded this period. This
+    period still has $1.00 left, not $1.90, and last period nets to nothing."""
+    from jobs import shortapi, tasks
+
+    Budget.objects.create(user=owner, amount=Decimal("1"))
+    job = make_job(estimate=Decimal("0.900"))
+    job.claim_for_submission()
+    job.mark_submitted("sa-1", Decimal("0.900"))
+    start, _ = budgets.period_bounds()
+    last_period = start - timedelta(days=3)
+    LedgerEntry.objects.filter(job=job).update(counts_at=last_period, created_at=last_period)
+
+    tasks.apply_state(Job.objects.get(pk=job.pk), shortapi.JobState(status=3, refunded=True))
+
+    now, before = budgets.standing(owner), budgets.standing(owner, now=last_period)
+    assert (now.spent, now.left) == (Decimal("0"), Decimal("1"))
+    assert before.spent == Decimal("0")
+    refund = LedgerEntry.objects.get(job=job, kind=LedgerEntry.Kind.REFUND)
+    assert refund.counts_at == last_period and refund.created_at >= start
+    # the pages read the same periods
+    client.force_login(owner)
+    assert "$0.00" in client.get(reverse("my-spend")).content.decode().split(
+        'data-role="spent"')[1][:20]
+    client.force_login(staff)
+    review = client.get(reverse("spend-review"), {
+        "first": last_period.date().isoformat(), "last": last_period.date().isoformat()})
+    assert review.context["total"] == 0 and review.context["refunded"] == Decimal("-0.900")
 
 
 def test_people_are_warned_past_the_warning_share(client, owner, make_job, settings):

@@ -1,93 +1,198 @@
-"""Every money event is a ledger entry: one charge when ShortAPI accepts a job, at most one
-refund when it fails; duplicates can never count twice; a job's cost is its entries' sum."""
+"""The ledger records what ShortAPI said, per ShortAPI job id: a charge from the create answer
+(or priced from the table, marked, and corrected when the real amount is learned), a refund only
+when ShortAPI reports one. Our own decisions write no money. Duplicates never count twice."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from jobs import shortapi, tasks
 from jobs.models import Job
+from spend import policy
 from spend.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
-CHARGE, REFUND = LedgerEntry.Kind.CHARGE, LedgerEntry.Kind.REFUND
+CHARGE, REFUND, CORRECTION = (LedgerEntry.Kind.CHARGE, LedgerEntry.Kind.REFUND,
+                              LedgerEntry.Kind.CORRECTION)
+ANSWER, TABLE, REPORTED = (LedgerEntry.Basis.ANSWER, LedgerEntry.Basis.TABLE,
+                           LedgerEntry.Basis.REPORTED)
 
 
-def submitted(make_job, amount="0.600"):
+def submitted(make_job, amount="0.600", shortapi_job_id=None):
     job = make_job()
     assert job.claim_for_submission()
-    assert job.mark_submitted(f"sa-{job.pk}", Decimal(amount))
+    assert job.mark_submitted(shortapi_job_id or f"sa-{job.pk}",
+                              None if amount is None else Decimal(amount))
     return job
 
 
 def entries(job):
-    return list(LedgerEntry.objects.filter(job=job).order_by("pk").values_list("kind", "amount"))
+    return list(LedgerEntry.objects.filter(job=job).order_by("pk").values_list(
+        "shortapi_job_id", "kind", "basis", "amount"))
 
 
-def test_it_charges_the_amount_shortapi_names_when_it_accepts_a_job(make_job, owner):
+def fresh(job):
+    return Job.objects.get(pk=job.pk)
+
+
+def test_it_charges_the_amount_shortapis_create_answer_names(make_job, owner):
     job = submitted(make_job, "0.715")
-    assert entries(job) == [(CHARGE, Decimal("0.715"))]
+    assert entries(job) == [(f"sa-{job.pk}", CHARGE, ANSWER, Decimal("0.715"))]
     entry = LedgerEntry.objects.get(job=job)
     assert (entry.user, entry.model_id) == (owner, job.model_id)
-    assert job.cost == Decimal("0.715")
+    assert fresh(job).cost == Decimal("0.715")
 
 
-def test_a_job_refused_before_any_charge_has_no_entries(make_job):
+def test_a_create_answer_without_an_amount_is_priced_from_the_table_and_says_so(make_job):
+    job = submitted(make_job, amount=None)
+    [(_, kind, basis, amount)] = entries(job)
+    assert (kind, basis, amount) == (CHARGE, TABLE, job.estimate) and amount > 0
+    assert "priced from the table" in LedgerEntry.objects.get(job=job).note
+
+
+def test_a_job_refused_before_shortapi_made_it_has_no_entries(make_job):
     job = make_job()
     job.claim_for_submission()
-    job.mark_failed("ShortAPI refused this job.")
-    assert entries(job) == [] and job.cost == 0
+    job.mark_not_sent("ShortAPI refused this job.")
+    assert entries(job) == [] and fresh(job).cost == 0
 
 
-def test_a_failed_job_is_refunded_once(make_job):
+def test_a_failure_shortapi_refunded_is_refunded_once(make_job):
     job = submitted(make_job)
     assert job.mark_failed("Kling could not make this video.", refunded=True)
-    assert not job.mark_failed("again")
-    assert entries(job) == [(CHARGE, Decimal("0.600")), (REFUND, Decimal("-0.600"))]
-    assert Job.objects.get(pk=job.pk).cost == 0
+    assert not job.mark_failed("again", refunded=True)
+    sa = f"sa-{job.pk}"
+    assert entries(job) == [(sa, CHARGE, ANSWER, Decimal("0.600")),
+                            (sa, REFUND, REPORTED, Decimal("-0.600"))]
+    assert fresh(job).cost == 0
 
 
-def test_duplicate_and_late_reports_never_count_twice(make_job, monkeypatch, settings):
-    settings.KLING_DOWNLOAD_ALLOWED_HOSTS = []
+def test_a_failure_shortapi_did_not_refund_keeps_its_charge_and_says_so(make_job, owner, client):
+    job = submitted(make_job)
+    tasks.apply_state(fresh(job), shortapi.JobState(status=3, error="Content policy."))
+    job = fresh(job)
+    assert job.status == Job.Status.FAILED and not job.refunded
+    assert [kind for _, kind, _, _ in entries(job)] == [CHARGE]
+    assert job.cost == Decimal("0.600") and job.charged_though_failed
+    assert "did not refund it, so its charge stands" in job.error
+    client.force_login(owner)
+    assert "failed, charged by ShortAPI" in client.get(job.get_absolute_url()).content.decode()
+
+
+def test_duplicate_and_late_reports_never_count_twice(make_job):
     job = submitted(make_job)
     failed = shortapi.JobState(status=3, refunded=True, error="no")
     for state in (failed, failed, shortapi.JobState(status=shortapi.PROCESSING), failed):
-        tasks.apply_state(Job.objects.get(pk=job.pk), state)
-    # a redelivered submission finds nothing to claim
-    tasks.submit_job(job.pk)
-    assert entries(job) == [(CHARGE, Decimal("0.600")), (REFUND, Decimal("-0.600"))]
+        tasks.apply_state(fresh(job), state)
+    tasks.submit_job(job.pk)  # a redelivered submission finds nothing to claim
+    assert [kind for _, kind, _, _ in entries(job)] == [CHARGE, REFUND]
 
 
-def test_the_database_refuses_a_second_charge_or_refund(make_job):
+def test_the_database_refuses_a_second_charge_or_refund_for_one_shortapi_job(make_job):
     job = submitted(make_job)
-    with pytest.raises(IntegrityError):
-        LedgerEntry.objects.create(job=job, user=job.owner, kind=CHARGE, amount=Decimal("1"),
-                                   model_id=job.model_id)
+    for kind in (CHARGE, REFUND):
+        LedgerEntry.objects.create(job=job, user=job.owner, kind=kind, amount=Decimal("-1"),
+                                   shortapi_job_id="sa-x", model_id=job.model_id)
+        with pytest.raises(IntegrityError), transaction.atomic():
+            LedgerEntry.objects.create(job=job, user=job.owner, kind=kind, amount=Decimal("1"),
+                                       shortapi_job_id="sa-x", model_id=job.model_id)
 
 
-def test_a_late_create_answer_corrects_a_charge_priced_from_the_table(make_job):
+@pytest.mark.django_db(transaction=True)
+def test_money_is_written_only_inside_the_change_that_causes_it(make_job):
+    job = make_job()
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        policy.charge(job, "sa-outside", Decimal("1"))
+
+
+def test_a_confirmed_job_is_priced_from_the_table_then_corrected_by_the_real_answer(make_job):
     job = make_job()
     job.claim_for_submission()
     job.mark_unknown("No answer.")
-    assert job.mark_submitted("sa-1", job.estimate)  # confirmed by a callback
-    job.record_creation("sa-1", Decimal("0.299"))  # then the real answer arrives
-    assert entries(job) == [(CHARGE, Decimal("0.299"))]
+    assert job.mark_submitted("sa-1")  # a callback confirmed it; no amount known
+    job.record_creation("sa-1", Decimal("0.299"))  # then the create call's answer arrives
+    assert entries(job) == [("sa-1", CHARGE, TABLE, Decimal("0.300")),
+                            ("sa-1", CORRECTION, ANSWER, Decimal("-0.001"))]
+    assert fresh(job).cost == Decimal("0.299")
+    job.record_creation("sa-1", Decimal("0.299"))  # and again: nothing more
+    assert len(entries(job)) == 2
 
 
-def test_a_job_created_after_an_admin_gave_up_on_it_is_still_charged(make_job):
+def test_an_amount_a_query_names_corrects_a_table_price_once(make_job):
+    job = submitted(make_job, amount=None)
+    for _ in range(2):
+        tasks.apply_state(fresh(job), shortapi.JobState(status=1, amount=Decimal("0.35")))
+    assert fresh(job).cost == Decimal("0.35")
+    # an amount ShortAPI's own answer named is a fact already: a query does not change it
+    named = submitted(make_job, "0.600")
+    tasks.apply_state(fresh(named), shortapi.JobState(status=1, amount=Decimal("0.9")))
+    assert fresh(named).cost == Decimal("0.600")
+
+
+def test_an_admins_resend_that_makes_a_second_shortapi_job_is_charged_for_both(make_job):
     job = make_job()
     job.claim_for_submission()
-    job.mark_failed("An admin stopped this job.")
-    job.record_creation("sa-7", Decimal("0.300"))
-    assert entries(job) == [(CHARGE, Decimal("0.300"))]
-    assert Job.objects.get(pk=job.pk).shortapi_job_id == "sa-7"
+    job.mark_unknown("No answer.")
+    assert job.resend() and job.claim_for_submission()
+    assert job.mark_submitted("sa-second", Decimal("0.300"))
+    # the first attempt turns out to have been made after all, reported by its callback
+    job.record_creation("sa-first", None)
+    assert sorted(entries(job)) == [("sa-first", CHARGE, TABLE, Decimal("0.300")),
+                                    ("sa-second", CHARGE, ANSWER, Decimal("0.300"))]
+    assert fresh(job).shortapi_job_id == "sa-second"  # the one followed
+    assert fresh(job).cost == Decimal("0.600")
+
+
+def test_a_job_shortapi_made_after_an_admin_gave_it_up_is_charged_and_followed(make_job,
+                                                                               monkeypatch):
+    job = make_job()
+    job.claim_for_submission()
+    job.mark_unknown("No answer.")
+    assert job.give_up("An admin gave this job up.")
+    assert fresh(job).status == Job.Status.STOPPED and entries(job) == []
+
+    class Client:
+        def query(self, job_id):
+            return shortapi.JobState(status=shortapi.PROCESSING)
+
+    monkeypatch.setattr(tasks.shortapi, "Client", Client)
+    tasks.resolve_unknown(job.pk, "sa-7")  # its callback arrives after all
+    job = fresh(job)
+    assert (job.status, job.shortapi_job_id) == (Job.Status.PROCESSING, "sa-7")
+    assert entries(job) == [("sa-7", CHARGE, TABLE, job.estimate)]
+
+
+def test_our_own_decisions_write_no_money(make_job):
+    never_sent, unknown, overdue = make_job(), make_job(), submitted(make_job)
+    unknown.claim_for_submission()
+    unknown.mark_unknown("No answer.")
+    before = LedgerEntry.objects.count()
+    assert never_sent.give_up("stop") and unknown.give_up("stop")
+    assert overdue.stop_watching("stop")
+    assert LedgerEntry.objects.count() == before
+    assert fresh(overdue).cost == Decimal("0.600")
+
+
+def test_a_refund_and_a_correction_count_in_the_period_of_their_charge(make_job):
+    job = submitted(make_job, amount=None)
+    charged_at = timezone.now() - timedelta(days=40)
+    LedgerEntry.objects.filter(job=job).update(counts_at=charged_at, created_at=charged_at)
+    tasks.apply_state(fresh(job), shortapi.JobState(status=3, refunded=True,
+                                                    amount=Decimal("0.35")))
+    later = LedgerEntry.objects.filter(job=job).exclude(kind=CHARGE)
+    assert {entry.kind for entry in later} == {CORRECTION, REFUND}
+    assert all(entry.counts_at == charged_at for entry in later)
+    assert all(entry.created_at > charged_at + timedelta(days=39) for entry in later)
+    assert fresh(job).cost == 0
 
 
 def test_the_gallery_reads_each_cost_from_the_ledger_in_one_query(make_job, owner,
                                                                    django_assert_num_queries):
     jobs = [submitted(make_job, "0.300") for _ in range(3)]
-    jobs[0].mark_failed("gone")
+    jobs[0].mark_failed("gone", refunded=True)
     with django_assert_num_queries(1):
         costs = sorted(j.cost for j in Job.objects.owned_by(owner).with_cost())
     assert costs == [Decimal("0"), Decimal("0.300"), Decimal("0.300")]

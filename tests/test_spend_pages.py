@@ -34,7 +34,9 @@ def ledger(make_job, owner, other):
     charged(make_job, owner, KLING_30, "1.070", fail=True)
     charged(make_job, other, KLING_30, "0.715")
     old = charged(make_job, other, KLING_26, "5.000")
-    LedgerEntry.objects.filter(job=old).update(created_at=timezone.now() - timedelta(days=40))
+    forty_days_ago = timezone.now() - timedelta(days=40)
+    LedgerEntry.objects.filter(job=old).update(created_at=forty_days_ago,
+                                               counts_at=forty_days_ago)
 
 
 def figure(html, role):
@@ -77,7 +79,8 @@ def test_the_review_agrees_with_the_ledger_to_the_cent(client, staff, ledger):
         ("oscar", "$0.715"), ("olivia", "$0.60")]
     bars = re.findall(r'data-value="([-0-9.]+)"', html)
     assert sum(Decimal(v) for v in bars) == Decimal("1.315")
-    assert "Kling could not make this video." in html.split('data-role="failed"')[1]
+    failed = html.split('data-role="failed"')[1].split("</table>")[0]
+    assert "Kling could not make this video." in failed and "refunded by ShortAPI" in failed
     assert reverse("spend-review") in client.get(reverse("admin:index")).content.decode()
 
 
@@ -92,6 +95,8 @@ def test_the_csv_holds_exactly_the_ledger_entries_of_the_range(client, staff, le
     assert len(rows) == 4
     assert sum(Decimal(row["amount (USD)"]) for row in rows) == Decimal("1.315")
     assert sorted(row["kind"] for row in rows) == ["charge", "charge", "charge", "refund"]
+    assert all(row["ShortAPI job"].startswith("sa-") for row in rows)
+    assert {row["basis"] for row in rows} == {"answer", "reported"}
     everything = client.get(reverse("spend-review-csv"), {
         "first": today - timedelta(days=60), "last": today}).content.decode("utf-8-sig")
     assert sum(Decimal(r["amount (USD)"]) for r in csv.DictReader(io.StringIO(everything))) == \
@@ -103,3 +108,32 @@ def test_a_reversed_range_is_explained_next_to_the_field(client, staff):
     html = client.get(reverse("spend-review"), {"first": "2026-11-20",
                                                 "last": "2026-11-01"}).content.decode()
     assert "The end date is before the start date" in html
+
+
+def test_the_review_and_my_spend_show_a_failure_shortapi_did_not_refund_as_charged(
+        client, owner, staff, make_job):
+    job = charged(make_job, owner, KLING_26, "0.600")
+    job.mark_failed("Kling could not make this video.", refunded=False)
+    client.force_login(staff)
+    failed = client.get(reverse("spend-review")).content.decode().split(
+        'data-role="failed"')[1].split("</table>")[0]
+    assert "failed, charged by ShortAPI" in failed and "$0.60" in failed
+    client.force_login(owner)
+    assert "failed, charged by ShortAPI" in client.get(reverse("my-spend")).content.decode()
+
+
+def test_jobs_not_settled_yet_are_shown_as_held_or_overdue(client, owner, staff, make_job,
+                                                            settings):
+    settings.KLING_JOB_TIME_LIMIT_MINUTES = 60
+    held = make_job(estimate=Decimal("0.300"))
+    overdue = charged(make_job, owner, KLING_26, "0.600")
+    from jobs.models import Job
+    Job.objects.filter(pk=overdue.pk).update(submitted_at=timezone.now() - timedelta(hours=2))
+    settled = charged(make_job, owner, KLING_26, "0.600")
+    for user, page in ((owner, "my-spend"), (staff, "spend-review")):
+        client.force_login(user)
+        pending = client.get(reverse(page)).content.decode().split(
+            'data-role="pending"')[1].split("</table>")[0]
+        assert f"Job {held.pk}<" in pending and f"Job {overdue.pk}<" in pending
+        assert f"Job {settled.pk}<" not in pending
+        assert "(overdue)" in pending and "$0.30" in pending

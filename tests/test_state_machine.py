@@ -20,16 +20,21 @@ LATER = timezone.now() + timedelta(minutes=5)
 TRANSITIONS = {
     "submit_draft": ((), {S.DRAFT}, S.QUEUED),
     "claim_for_submission": ((), {S.QUEUED}, S.SUBMITTING),
-    "mark_submitted": (("sa-job-1", Decimal("0.715")), {S.SUBMITTING, S.UNKNOWN}, S.SUBMITTED),
+    "mark_submitted": (("sa-job-1", Decimal("0.715")), {S.SUBMITTING, S.UNKNOWN, S.STOPPED},
+                       S.SUBMITTED),
     "release_for_retry": (("Network down.", LATER), {S.SUBMITTING}, S.QUEUED),
     "mark_unknown": (("Timed out.",), {S.SUBMITTING}, S.UNKNOWN),
     "mark_processing": ((), {S.SUBMITTED}, S.PROCESSING),
-    "mark_succeeded": (("https://cdn.example.com/v.mp4",), {S.SUBMITTED, S.PROCESSING},
+    "mark_succeeded": (("https://cdn.example.com/v.mp4",), {S.SUBMITTED, S.PROCESSING, S.STOPPED},
                        S.SUCCEEDED),
-    "mark_failed": (("Refused.",), {S.QUEUED, S.SUBMITTING, S.SUBMITTED, S.PROCESSING,
-                                    S.UNKNOWN}, S.FAILED),
+    "mark_failed": (("Kling could not.",), {S.SUBMITTED, S.PROCESSING, S.STOPPED}, S.FAILED),
+    "mark_not_sent": (("Refused.",), {S.QUEUED, S.SUBMITTING}, S.FAILED),
+    "stop_watching": (("An admin stopped following it.",), {S.SUBMITTED, S.PROCESSING},
+                      S.STOPPED),
     "resend": ((), {S.UNKNOWN}, S.QUEUED),
 }
+# give_up ends where the job was: a job never sent fails, an unknown outcome is no longer followed
+GIVE_UP = {S.QUEUED: S.FAILED, S.UNKNOWN: S.STOPPED}
 ALLOWED = [(name, start) for name, (_, starts, _) in TRANSITIONS.items() for start in starts]
 REFUSED = [(name, start) for name, (_, starts, _) in TRANSITIONS.items()
            for start in S if start not in starts]
@@ -65,13 +70,41 @@ def test_it_refuses_a_move_from_any_other_status_and_leaves_the_row_alone(make_j
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("start", list(S))
+def test_an_admin_gives_up_only_a_job_never_sent_or_whose_outcome_is_unknown(make_job, start):
+    job = make_job(status=start)
+    before = row(job)
+    assert job.give_up("An admin gave it up.") is (start in GIVE_UP)
+    assert Job.objects.get(pk=job.pk).status == GIVE_UP.get(start, start)
+    if start not in GIVE_UP:
+        assert row(job) == before
+
+
+@pytest.mark.django_db
+def test_a_stopped_job_whose_id_is_known_cannot_be_given_another(make_job):
+    job = make_job(status=S.STOPPED, shortapi_job_id="sa-1", amount=Decimal("0.3"))
+    assert job.mark_submitted("sa-2", Decimal("0.3")) is False
+    assert Job.objects.get(pk=job.pk).shortapi_job_id == "sa-1"
+
+
+@pytest.mark.django_db
+def test_only_a_reconciliation_turns_a_failed_job_into_a_success(make_job):
+    ours = make_job(status=S.FAILED, shortapi_job_id="sa-1", amount=Decimal("0.3"))
+    refunded = make_job(status=S.FAILED, shortapi_job_id="sa-2", amount=Decimal("0.3"),
+                        refunded=True)
+    assert ours.mark_succeeded("https://cdn.example.com/v.mp4") is False
+    assert ours.mark_succeeded("https://cdn.example.com/v.mp4", correcting=True) is True
+    assert refunded.mark_succeeded("https://cdn.example.com/v.mp4", correcting=True) is False
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("end", [S.SUCCEEDED, S.FAILED])
 def test_it_never_moves_a_finished_job_again(make_job, end):
     job = make_job(status=S.SUBMITTED, shortapi_job_id="sa-1", amount=Decimal("0.3"))
     if end == S.SUCCEEDED:
         assert job.mark_succeeded("https://cdn.example.com/v.mp4")
     else:
-        assert job.mark_failed("Gave up.")
+        assert job.mark_failed("Gave up.", refunded=True)
     before = row(job)
     for name in TRANSITIONS:
         assert call(job, name) is False, name
@@ -196,18 +229,14 @@ def test_it_costs_the_amount_once_succeeded(make_job):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("refunded", [False, True])
-def test_it_costs_nothing_once_failed(make_job, refunded):
-    job = make_job(status=S.PROCESSING, shortapi_job_id="sa-1", amount=Decimal("0.715"))
+@pytest.mark.parametrize("refunded, cost", [(True, Decimal("0")), (False, Decimal("0.715"))])
+def test_a_failed_job_costs_nothing_only_if_shortapi_refunded_it(make_job, refunded, cost):
+    job = make_job(status=S.SUBMITTING)
+    assert job.mark_submitted("sa-1", Decimal("0.715"))
     assert job.mark_failed("ShortAPI gave up.", refunded=refunded)
-    assert Job.objects.get(pk=job.pk).cost == Decimal("0")
-
-
-@pytest.mark.django_db
-def test_it_costs_nothing_when_refunded_whatever_the_status(make_job):
-    job = make_job(status=S.SUCCEEDED, shortapi_job_id="sa-1", amount=Decimal("0.715"),
-                   refunded=True)
-    assert job.cost == Decimal("0")
+    stored = Job.objects.get(pk=job.pk)
+    assert stored.cost == cost
+    assert stored.charged_though_failed is (not refunded)
 
 
 @pytest.mark.django_db
@@ -237,4 +266,5 @@ def test_it_documents_every_status_in_the_status_docstring():
 def test_it_documents_exactly_the_transitions_the_methods_allow():
     allowed = {(str(start), str(end)) for _, starts, end in TRANSITIONS.values()
                for start in starts}
+    allowed |= {(str(start), str(end)) for start, end in GIVE_UP.items()}
     assert documented_transitions() == allowed

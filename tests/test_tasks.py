@@ -334,7 +334,7 @@ def test_it_fails_a_refunded_job_with_shortapis_reason(make_job, fake):
     assert job.status == Job.Status.FAILED
     assert job.refunded is True
     assert "Kling could not animate this image." in job.error
-    assert "not charged" in job.error
+    assert "ShortAPI refunded it, so it costs nothing" in job.error
     assert job.amount == Decimal("0.300") and job.cost == 0
 
 

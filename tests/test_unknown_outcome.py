@@ -1,6 +1,6 @@
 """When the answer to a create call is lost, the job says so and is never resent blindly; a
-callback or an admin resolves it. Jobs ShortAPI never finishes are given up. The task queue is
-configured so a slow task is not run twice."""
+callback or an admin resolves it. The task queue is configured so a slow task is not run
+twice."""
 
 import json
 import subprocess
@@ -100,26 +100,8 @@ def test_a_create_answer_arriving_after_the_callback_keeps_the_real_charge(make_
     finally:
         FakeClient.create = original_create
     job.refresh_from_db()
-    assert (job.status, job.shortapi_job_id, job.amount) == (S.PROCESSING, "sa-1",
-                                                              Decimal("0.300"))
-
-
-def test_the_sweep_gives_up_a_job_shortapi_never_finishes(make_job, fake, enqueued, settings):
-    settings.KLING_JOB_TIME_LIMIT_MINUTES = 60
-    late, recent = make_job(), make_job()
-    for job, minutes in ((late, 61), (recent, 59)):
-        job.claim_for_submission()
-        job.mark_submitted(f"sa-{job.pk}", Decimal("0.3"))
-        Job.objects.filter(pk=job.pk).update(
-            submitted_at=timezone.now() - timedelta(minutes=minutes))
-
-    tasks.sweep()
-
-    late.refresh_from_db()
-    recent.refresh_from_db()
-    assert late.status == S.FAILED and "within 60 minutes" in late.error
-    assert late.cost == 0
-    assert recent.status == S.SUBMITTED
+    assert (job.status, job.shortapi_job_id, job.cost) == (S.PROCESSING, "sa-1",
+                                                            Decimal("0.300"))
 
 
 def test_an_admin_can_resend_an_unknown_job_knowingly(client, staff, make_job, enqueued,
@@ -134,14 +116,43 @@ def test_an_admin_can_resend_an_unknown_job_knowingly(client, staff, make_job, e
 
 
 def test_the_admin_gives_up_only_jobs_shortapi_is_not_working_on(client, staff, make_job):
-    stuck, running = unknown_job(make_job), make_job()
+    stuck, never_sent, running = unknown_job(make_job), make_job(), make_job()
     running.claim_for_submission()
     running.mark_submitted("sa-running", Decimal("0.3"))
     client.force_login(staff)
     client.post(reverse("admin:jobs_job_changelist"),
-                {"action": "mark_failed", "_selected_action": [stuck.pk, running.pk]})
-    assert Job.objects.get(pk=stuck.pk).status == S.FAILED
+                {"action": "give_up", "_selected_action": [stuck.pk, never_sent.pk, running.pk]})
+    assert Job.objects.get(pk=stuck.pk).status == S.STOPPED
+    assert Job.objects.get(pk=never_sent.pk).status == S.FAILED
     assert Job.objects.get(pk=running.pk).status == S.SUBMITTED
+
+
+def test_an_admin_resolves_an_unknown_job_with_the_id_shortapis_dashboard_shows(
+        client, staff, make_job, fake):
+    job = unknown_job(make_job)
+    fake.states["sa-dash"] = shortapi.JobState(status=shortapi.PROCESSING)
+    client.force_login(staff)
+    url = reverse("admin:jobs_job_resolve", args=[job.pk])
+    assert "Resolve the outcome" in client.get(reverse("admin:jobs_job_change",
+                                                       args=[job.pk])).content.decode()
+
+    wrong = client.post(url, {"shortapi_job_id": "sa-typo"})
+    assert "ShortAPI does not confirm this id" in wrong.content.decode()
+    assert Job.objects.get(pk=job.pk).status == S.UNKNOWN
+    client.post(url, {"shortapi_job_id": "sa-dash"})
+
+    job.refresh_from_db()
+    assert (job.status, job.shortapi_job_id) == (S.PROCESSING, "sa-dash")
+    assert job.cost == job.estimate  # charged from the table until the real amount is known
+
+
+def test_an_admin_resolves_an_unknown_job_shortapi_never_made_by_giving_it_up(
+        client, staff, make_job, fake):
+    job = unknown_job(make_job)
+    client.force_login(staff)
+    client.post(reverse("admin:jobs_job_resolve", args=[job.pk]), {"shortapi_job_id": ""})
+    job.refresh_from_db()
+    assert job.status == S.STOPPED and job.cost == 0
 
 
 def test_the_task_queue_never_runs_a_slow_task_twice_and_never_redelivers_a_failed_one():

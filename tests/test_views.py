@@ -237,19 +237,20 @@ def test_it_reports_a_running_jobs_status_as_json(owner, make_job):
 
     assert response.json() == {"status": "processing", "label": "Processing", "finished": False,
                                "error": "", "charged": "$0.30", "cost": "$0.30", "video": False,
-                               "kept": False}
+                               "kept": False, "cost_note": ""}
     assert "no-cache" in response["Cache-Control"]
 
 
 def test_it_reports_a_failed_jobs_reason_and_zero_cost_as_json(owner, make_job):
     job = submit(make_job(), amount=Decimal("0.300"))
-    assert job.mark_failed("Kling said no.")
+    assert job.mark_failed("Kling said no.", refunded=True)
 
     data = signed_in(owner).get(reverse("job-status", args=[job.pk])).json()
 
     assert data["finished"] is True
     assert data["error"] == "Kling said no."
     assert (data["charged"], data["cost"]) == ("$0.30", "$0.00")
+    assert data["cost_note"] == "refunded by ShortAPI"
     assert data["video"] is False
 
 

@@ -45,7 +45,7 @@
       if (state.finished) {
         progress.hidden = true;
         job.querySelector("[data-role=cost]").textContent =
-          state.status === "failed" ? state.cost + " (refunded: failed jobs are not charged)" : state.cost;
+          state.cost_note ? state.cost + " (" + state.cost_note + ")" : state.cost;
         if (state.video) showVideo();
         return;
       }

@@ -2,7 +2,9 @@
 
 Every state change is a method here that runs one conditional UPDATE (`... WHERE status IN
 (expected)`); its row count says whether this process won the race, so a view or a task never
-writes `status` by hand and two workers can never both act on one job.
+writes `status` by hand and two workers can never both act on one job. A change that causes a
+ledger entry writes it in the same transaction, after the UPDATE has locked the row, by the rules
+of `spend.policy`.
 """
 
 import logging
@@ -20,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from jobs import catalogue, images, polling
-from spend.models import LedgerEntry
+from spend import policy
 
 log = logging.getLogger(__name__)
 
@@ -80,18 +82,24 @@ class Job(models.Model):
           draft       -> queued      its owner submitted it, after the composer's full checks
           queued      -> submitting  a worker claimed it and is calling create
           queued      -> failed      an admin stopped it before it was sent
-          submitting  -> submitted   ShortAPI accepted it: job_id and amount are stored
+          submitting  -> submitted   ShortAPI accepted it: its job id is stored and charged
           submitting  -> queued      the create call provably never reached ShortAPI; try again
-          submitting  -> failed      ShortAPI refused it (nothing was charged)
+          submitting  -> failed      ShortAPI refused it, or it could not be sent (no charge)
           submitting  -> unknown     create may or may not have been accepted (timeout, 5xx)
-          unknown     -> submitted   a callback or an admin confirmed ShortAPI's job_id
+          unknown     -> submitted   a callback or an admin confirmed ShortAPI's job id
           unknown     -> queued      an admin chose to resend, knowingly
-          unknown     -> failed      an admin gave it up
-          submitted   -> processing, succeeded, failed
-          processing  -> succeeded, failed
-        succeeded and failed are terminal: they never change again.
-        A draft is never sent, charged or swept; its owner may edit or delete it only while it
-        is still a draft.
+          unknown     -> stopped     an admin gave it up (no money is written)
+          submitted   -> processing, succeeded, failed  as ShortAPI reports
+          submitted   -> stopped     an admin stopped following it (its charge stands)
+          processing  -> succeeded, failed  as ShortAPI reports
+          processing  -> stopped     an admin stopped following it (its charge stands)
+          stopped     -> succeeded, failed  ShortAPI's late final answer still counts
+          stopped     -> submitted   ShortAPI confirmed the id of a job whose outcome was unknown
+        succeeded and failed are final; only a reconciliation may move a failed job ShortAPI did
+        not refund to succeeded, when ShortAPI says it finished it. A job past
+        KLING_JOB_TIME_LIMIT_MINUTES is *overdue*: still submitted or processing, asked about less
+        often, its charge counting all along. A draft is never sent, charged or swept; its owner
+        may edit or delete it only while it is still a draft.
         """
 
         DRAFT = "draft", "Draft"
@@ -102,6 +110,7 @@ class Job(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         UNKNOWN = "unknown", "Outcome unknown"
+        STOPPED = "stopped", "No longer followed"
 
         @classmethod
         def terminal(cls):
@@ -110,6 +119,11 @@ class Job(models.Model):
         @classmethod
         def watched(cls):
             return (cls.SUBMITTED, cls.PROCESSING)
+
+        @classmethod
+        def reported_by_shortapi(cls):
+            """Where ShortAPI's final answer about the job still applies."""
+            return (cls.SUBMITTED, cls.PROCESSING, cls.STOPPED)
 
     MODEL_CHOICES = [(m.id, m.label) for m in catalogue.MODELS.values()]
     # what the composer sets, and so what editing a draft may change
@@ -201,6 +215,40 @@ class Job(models.Model):
     def is_draft(self):
         return self.status == self.Status.DRAFT
 
+    @property
+    def is_overdue(self):
+        """Unfinished past the time limit: still asked about, less often, until ShortAPI gives
+        a final answer."""
+        return (self.status in self.Status.watched()
+                and polling.is_overdue(self.submitted_at, timezone.now()))
+
+    @property
+    def status_label(self):
+        label = self.get_status_display()
+        return f"{label} (overdue)" if self.is_overdue else label
+
+    @property
+    def awaits_its_id(self):
+        """Whether ShortAPI may have made this job without our learning its id: a callback that
+        names one is worth asking ShortAPI about."""
+        S = self.Status
+        return self.status in (S.SUBMITTING, S.UNKNOWN) or (
+            self.status == S.STOPPED and not self.shortapi_job_id)
+
+    @property
+    def charged_though_failed(self):
+        """ShortAPI failed the job and did not refund it: its charge stands."""
+        return self.status == self.Status.FAILED and self.cost > 0
+
+    @property
+    def cost_note(self):
+        """What a failed job's cost means, in a person's words."""
+        if self.status != self.Status.FAILED or self.amount is None:
+            return ""
+        if self.charged_though_failed:
+            return "failed, charged by ShortAPI: it did not refund this job"
+        return "refunded by ShortAPI"
+
     def timeline(self):
         """The shots, each with `share`: its percentage of the storyboard's length."""
         shots = list(self.shots.all())
@@ -238,8 +286,10 @@ class Job(models.Model):
     # already had (or the job is somewhere the change does not apply).
 
     def _move(self, expected, **changes):
+        """Move the job if its status is one of `expected` (or matches `expected`, a Q)."""
         changes["updated_at"] = timezone.now()
-        won = Job.objects.filter(pk=self.pk, status__in=expected).update(**changes) == 1
+        condition = expected if isinstance(expected, Q) else Q(status__in=expected)
+        won = Job.objects.filter(condition, pk=self.pk).update(**changes) == 1
         if won:
             computed = [name for name, value in changes.items()
                         if hasattr(value, "resolve_expression")]
@@ -277,15 +327,19 @@ class Job(models.Model):
                           submit_attempts=models.F("submit_attempts") + 1)
 
     @transaction.atomic
-    def mark_submitted(self, shortapi_job_id, amount):
+    def mark_submitted(self, shortapi_job_id, amount=None):
+        """ShortAPI made the job: keep its id and charge what its answer named (None: ShortAPI
+        named no amount, or only a callback or a query confirmed it; priced from the table)."""
         S = self.Status
         now = timezone.now()
-        won = self._move([S.SUBMITTING, S.UNKNOWN], status=S.SUBMITTED,
-                         shortapi_job_id=shortapi_job_id, amount=amount, submitted_at=now,
+        won = self._move(Q(status__in=[S.SUBMITTING, S.UNKNOWN])
+                         | Q(status=S.STOPPED, shortapi_job_id=None),
+                         status=S.SUBMITTED, shortapi_job_id=shortapi_job_id,
+                         amount=self.estimate if amount is None else amount, submitted_at=now,
                          error="", next_attempt_at=None, polls=0,
                          next_poll_at=now + polling.poll_delay(0, now, now))
         if won:
-            LedgerEntry.charge(self)
+            policy.charge(self, shortapi_job_id, amount)
         return won
 
     def release_for_retry(self, reason, retry_at):
@@ -300,23 +354,50 @@ class Job(models.Model):
         S = self.Status
         return self._move([S.SUBMITTED], status=S.PROCESSING)
 
-    def mark_succeeded(self, video_url):
-        """ShortAPI made the video: keeping our copy is due at once (jobs/dispatch.py)."""
+    def mark_succeeded(self, video_url, correcting=False):
+        """ShortAPI made the video: keeping our copy is due at once (jobs/dispatch.py).
+        `correcting`: a reconciliation found ShortAPI finished a job we had failed ourselves."""
         S = self.Status
         now = timezone.now()
-        return self._move([S.SUBMITTED, S.PROCESSING], status=S.SUCCEEDED, video_url=video_url,
-                          finished_at=now, error="", next_poll_at=None, next_attempt_at=now)
+        expected = Q(status__in=S.reported_by_shortapi())
+        if correcting:
+            expected |= Q(status=S.FAILED, refunded=False)
+        return self._move(expected, status=S.SUCCEEDED, video_url=video_url, finished_at=now,
+                          error="", next_poll_at=None, next_attempt_at=now)
 
     @transaction.atomic
     def mark_failed(self, reason, refunded=False):
-        """A failed job costs nothing: a charge it had is refunded in the ledger."""
+        """ShortAPI reports the job failed. Refunded only if ShortAPI says it refunded it;
+        otherwise its charge stands (spend.policy)."""
         S = self.Status
-        won = self._move([S.QUEUED, S.SUBMITTING, S.SUBMITTED, S.PROCESSING, S.UNKNOWN],
-                         status=S.FAILED, error=reason, refunded=refunded,
-                         finished_at=timezone.now(), next_poll_at=None, next_attempt_at=None)
-        if won and self.amount is not None:
-            LedgerEntry.refund(self)
+        won = self._move(S.reported_by_shortapi(), status=S.FAILED, error=reason,
+                         refunded=refunded, finished_at=timezone.now(), next_poll_at=None,
+                         next_attempt_at=None)
+        if won and refunded:
+            policy.refund(self, self.shortapi_job_id)
         return won
+
+    def mark_not_sent(self, reason):
+        """ShortAPI refused the job or it could not be sent, before ShortAPI made anything: it
+        fails, and nothing was charged."""
+        S = self.Status
+        return self._move([S.QUEUED, S.SUBMITTING], status=S.FAILED, error=reason,
+                          finished_at=timezone.now(), next_poll_at=None, next_attempt_at=None)
+
+    def give_up(self, reason):
+        """An admin gives up on a job: one never sent fails; one whose outcome is unknown is no
+        longer followed, and a late confirmation from ShortAPI still counts. No money moves."""
+        S = self.Status
+        stopped = {"error": reason, "next_attempt_at": None, "next_poll_at": None}
+        # never a job being sent: its create may be accepted a moment later
+        return (self._move([S.QUEUED], status=S.FAILED, finished_at=timezone.now(), **stopped)
+                or self._move([S.UNKNOWN], status=S.STOPPED, **stopped))
+
+    def stop_watching(self, reason):
+        """An admin stops asking ShortAPI about an unfinished job. Its charge stands, and a late
+        answer from ShortAPI (a callback, a reconciliation) still counts."""
+        S = self.Status
+        return self._move(S.watched(), status=S.STOPPED, error=reason, next_poll_at=None)
 
     def resend(self):
         """An admin's knowing choice to send a job whose first create may have gone through."""
@@ -365,63 +446,24 @@ class Job(models.Model):
         Job.objects.filter(pk=self.pk).update(**changes)
         self.refresh_from_db(fields=["video_error", "video_attempts", "next_attempt_at"])
 
+    @transaction.atomic
+    def learn_amount(self, amount):
+        """ShortAPI named what the job cost: correct a charge priced from the table."""
+        locked = Job.objects.select_for_update().get(pk=self.pk)
+        if locked.shortapi_job_id:
+            policy.learn_amount(locked, locked.shortapi_job_id, amount)
+
+    @transaction.atomic
     def record_creation(self, shortapi_job_id, amount):
-        """Keep a paid ShortAPI job's id and charge whatever state the job is in."""
-        if self.shortapi_job_id not in (None, shortapi_job_id):
-            log.error("Job %s was created at ShortAPI twice: %s and %s", self.pk,
-                      self.shortapi_job_id, shortapi_job_id)
-            return
-        with transaction.atomic():
-            Job.objects.filter(pk=self.pk).update(shortapi_job_id=shortapi_job_id, amount=amount)
-            self.shortapi_job_id, self.amount = shortapi_job_id, amount
-            if not LedgerEntry.charge(self):
-                LedgerEntry.correct_charge(self)
-
-
-class Shot(models.Model):
-    """One shot of a custom storyboard: what happens in it and for how many whole seconds."""
-
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="shots")
-    position = models.PositiveSmallIntegerField()
-    prompt = models.TextField(blank=True)
-    # empty only in a draft
-    duration = models.PositiveSmallIntegerField(null=True, blank=True, help_text="seconds")
-
-    class Meta:
-        ordering = ["position"]
-        constraints = [models.UniqueConstraint(fields=["job", "position"],
-                                               name="jobs_shot_one_per_position")]
-
-    def __str__(self):
-        return f"Shot {self.position + 1} of job {self.job_id}"
-
-
-class Element(models.Model):
-    """A character or object Kling keeps the same across shots, named by the person."""
-
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="elements")
-    position = models.PositiveSmallIntegerField()
-    name = models.CharField(max_length=60)
-    # empty only in a draft
-    frontal_image = models.ImageField(upload_to=_frame_path, blank=True)
-
-    class Meta:
-        ordering = ["position"]
-        constraints = [models.UniqueConstraint(fields=["job", "position"],
-                                               name="jobs_element_one_per_position")]
-
-    def __str__(self):
-        return self.name
-
-
-class ElementReference(models.Model):
-    """One more view of an element, from another angle."""
-
-    element = models.ForeignKey(Element, on_delete=models.CASCADE, related_name="references")
-    position = models.PositiveSmallIntegerField()
-    image = models.ImageField(upload_to=_frame_path)
-
-    class Meta:
-        ordering = ["position"]
-        constraints = [models.UniqueConstraint(fields=["element", "position"],
-                                               name="jobs_elementreference_one_per_position")]
+        """ShortAPI made a paid job for this one that the state machine did not take: a callback
+        confirmed it first, or an admin's resend made a second one. Charge it whatever state the
+        job is in, and keep its id if the job had none."""
+        Job.objects.filter(pk=self.pk, shortapi_job_id=None).update(
+            shortapi_job_id=shortapi_job_id, amount=self.estimate if amount is None else amount)
+        locked = Job.objects.select_for_update().get(pk=self.pk)
+        if locked.shortapi_job_id != shortapi_job_id:
+            log.warning("Job %s has a second ShortAPI job %s (an admin's resend); it is charged "
+                        "and reconciled, but only %s is followed", self.pk, shortapi_job_id,
+                        locked.shortapi_job_id)
+        policy.charge(locked, shortapi_job_id, amount)
+        self.refresh_from_db()

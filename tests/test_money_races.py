@@ -1,0 +1,47 @@
+"""No race between an admin and the workers can make money wrong: give-up against claim and
+against resolve, stop-following against a callback's report, duplicate reports, a late create
+answer against a callback. Real threads on PostgreSQL (tests/races.py), many rounds each."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from tests.conftest import require
+from tests.stack import ROOT, Stack, postgres_available
+
+pytestmark = pytest.mark.integration
+ROUNDS = 25
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    require(postgres_available(), "PostgreSQL at 127.0.0.1:5432")
+    name = f"kling_race_{uuid.uuid4().hex[:10]}"
+    Stack._postgres(f'CREATE DATABASE "{name}"')
+    url = f"postgres://postgres@127.0.0.1:5432/{name}"
+    env = {**os.environ, "DATABASE_URL": url}
+    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input"], cwd=ROOT, env=env,
+                   check=True, capture_output=True, timeout=120)
+    yield url
+    Stack._postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_no_race_makes_money_wrong_on_postgresql(postgres_url, capsys):
+    env = {**os.environ, "DATABASE_URL": postgres_url, "LOG_LEVEL": "ERROR"}
+    result = subprocess.run([sys.executable, "-m", "tests.races", str(ROUNDS)], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    with capsys.disabled():
+        print("\nmoney races:", ", ".join(f"{name} {data['winners']}"
+                                          for name, data in report.items()))
+    assert {name: data["broken"] for name, data in report.items() if data["broken"]} == {}
+    assert all(sum(data["winners"].values()) == ROUNDS for data in report.values())
+    # both orders really happened in the races that have an order
+    for name in ("give_up_against_claim", "give_up_against_resolve",
+                 "stop_watching_against_refunded_failure"):
+        assert len(report[name]["winners"]) == 2, (name, report[name])
