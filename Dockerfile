@@ -10,7 +10,8 @@ ENV PYTHONUNBUFFERED=1 \
     KLING_PRODUCTION=1 \
     KLING_VAR_DIR=/data \
     STATIC_ROOT=/app/staticfiles \
-    WEB_CONCURRENCY=2
+    WEB_CONCURRENCY=2 \
+    KLING_MAX_REQUEST_MB=64
 
 WORKDIR /app
 
@@ -40,5 +41,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["python", "-c", "import http.client, os, sys; h = (os.environ.get('ALLOWED_HOSTS') or 'localhost').split(',')[0].strip().lstrip('.'); c = http.client.HTTPConnection('127.0.0.1', 8000, timeout=4); c.request('GET', '/accounts/login/', headers={'Host': 'localhost' if h == '*' else h, 'X-Forwarded-Proto': 'https'}); sys.exit(c.getresponse().status != 200)"]
 
-# Workers come from WEB_CONCURRENCY (gunicorn reads it), 4 threads each (gthread).
-CMD ["gunicorn", "klingstudio.wsgi", "--bind", "0.0.0.0:8000", "--threads", "4", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-"]
+# klingstudio/gunicorn.py: 4 threads per worker (WEB_CONCURRENCY workers), the access log on
+# stdout with every secret path segment redacted. The server refuses a request over
+# KLING_MAX_REQUEST_MB before reading it (klingstudio/wsgi.py).
+CMD ["gunicorn", "klingstudio.wsgi", "-c", "python:klingstudio.gunicorn", "--bind", "0.0.0.0:8000"]

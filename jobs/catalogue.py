@@ -347,6 +347,23 @@ def _check_elements(add, model, elements):
                 f"{model.max_element_references}.")
 
 
+KLING_IMAGE_FORMATS = ("JPEG", "PNG")
+
+
+def image_problem(image_format: str | None, size_bytes: int, width: int, height: int) -> str | None:
+    """What Kling's published image limits refuse about an image, or None: JPG or PNG, at most
+    10 MB, each side at least 300 px, the long side at most 2.5 times the short one."""
+    if image_format not in KLING_IMAGE_FORMATS:
+        return f"it is {image_format or 'not an image'}, not a JPG or PNG"
+    if size_bytes > MAX_IMAGE_BYTES:
+        return f"it is {size_bytes:,} bytes, over {MAX_IMAGE_BYTES:,}"
+    if min(width, height) < MIN_IMAGE_SIDE:
+        return f"it is {width}×{height}, under {MIN_IMAGE_SIDE} px on a side"
+    if Decimal(max(width, height)) / min(width, height) > MAX_ASPECT:
+        return f"it is {width}×{height}, beyond an aspect ratio of {MAX_ASPECT}:1"
+    return None
+
+
 def decode_inline_image(value: str) -> bytes | None:
     """The bytes of a `data:image/...;base64,` URI or raw base64 string, or None if neither."""
     if value.startswith("data:"):
@@ -383,4 +400,5 @@ def as_client_json() -> dict:
         ],
         "maxPromptChars": MAX_PROMPT_CHARS,
         "maxShotPromptChars": MAX_SHOT_PROMPT_CHARS,
+        "maxImageBytes": MAX_IMAGE_BYTES,
     }

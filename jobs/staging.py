@@ -17,7 +17,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from jobs import images
+from jobs import uploads
 
 _SALT = "jobs.staging"
 STAGING_DIR = "staged"
@@ -29,7 +29,7 @@ EXPIRED = "The image uploaded earlier has expired. Upload it again."
 class Picked:
     """An image a form accepted: a fresh upload, or one carried in a token."""
 
-    image: images.CheckedImage
+    image: uploads.CheckedImage
     token: str = ""
     # where the image is stored when it came in a token ("" for a fresh upload)
     stored_as: str = ""
@@ -60,7 +60,7 @@ def load(token, user):
         return None
     with default_storage.open(name, "rb") as handle:
         content = handle.read()
-    image = images.CheckedImage(content, name.rsplit(".", 1)[-1], 0, 0)
+    image = uploads.CheckedImage(content, name.rsplit(".", 1)[-1], 0, 0)
     return Picked(image, token=token, stored_as=name)
 
 
@@ -68,7 +68,7 @@ def pick(upload, token, user):
     """The image a field ends up with: a new upload (checked), else the token's image, else
     None. Raises ValidationError for an upload Kling would refuse or a token that expired."""
     if upload:
-        return Picked(images.check_upload(upload))
+        return Picked(uploads.check_upload(upload))
     if token:
         picked = load(token, user)
         if picked is None:

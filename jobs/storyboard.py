@@ -11,7 +11,7 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
-from jobs import catalogue, images, staging
+from jobs import catalogue, staging, uploads
 from jobs.models import Element, ElementReference, Shot
 
 # Where the catalogue's problems about shots and elements are shown, by the arg they name. The
@@ -29,9 +29,11 @@ PROBLEM_PLACES = [
         (r"elements", "elements", None),
     ]
 ]
-# Storage limits, not Kling's rules: the catalogue says how many shots and elements are allowed
-# and tells the person; these only stop a forged form from making thousands of rows.
-MAX_ROWS = 12
+# The most any model takes (the catalogue's own rules then say what the chosen model takes): a
+# form with more rows or images than these is refused before any of them is read.
+MAX_SHOTS = max(model.max_shots for model in catalogue.MODELS.values())
+MAX_ELEMENTS = max(model.max_elements for model in catalogue.MODELS.values())
+MAX_REFERENCES = max(model.max_element_references for model in catalogue.MODELS.values())
 MAX_SHOT_SECONDS_STORED = 999
 
 
@@ -56,7 +58,8 @@ def place_problem(formsets, problem):
 
 class RowFormSet(forms.BaseFormSet):
     """A formset in which every row counts, blank or not: a blank shot is a shot without a
-    prompt, and the person is told so instead of having it silently dropped."""
+    prompt, and the person is told so instead of having it silently dropped. More rows than
+    `max_num` are refused, and never built."""
 
     def get_form_kwargs(self, index):
         kwargs = super().get_form_kwargs(index)
@@ -82,12 +85,22 @@ class MultipleImageInput(forms.FileInput):
 
 
 class MultipleImageField(forms.FileField):
+    """Several images in one field, refused as a whole when there are more than `max_count`
+    (before any is read)."""
+
     widget = MultipleImageInput
 
+    def __init__(self, *args, max_count, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_count = max_count
+
     def clean(self, data, initial=None):
-        uploads = data if isinstance(data, (list, tuple)) else [data]
-        return [super(MultipleImageField, self).clean(upload, initial)
-                for upload in uploads if upload]
+        uploads = [upload for upload in (data if isinstance(data, (list, tuple)) else [data])
+                   if upload]
+        if len(uploads) > self.max_count:
+            raise ValidationError(f"Choose at most {self.max_count} images here; you chose "
+                                  f"{len(uploads)}.", code="too_many_images")
+        return [super(MultipleImageField, self).clean(upload, initial) for upload in uploads]
 
 
 class ElementForm(forms.Form):
@@ -96,7 +109,9 @@ class ElementForm(forms.Form):
     frontal_image = forms.FileField(label="Frontal image", required=False,
                                     help_text="The element seen from the front.")
     references = MultipleImageField(label="Other angles", required=False,
-                                    help_text="Optional: up to 3 images from other angles.")
+                                    max_count=MAX_REFERENCES,
+                                    help_text=f"Optional: up to {MAX_REFERENCES} images from "
+                                              "other angles.")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -133,7 +148,7 @@ class ElementForm(forms.Form):
                 self.reference_pictures.append(picked)
         for upload in self.cleaned_data.get("references") or []:
             try:
-                self.reference_pictures.append(staging.Picked(images.check_upload(upload)))
+                self.reference_pictures.append(staging.Picked(uploads.check_upload(upload)))
             except ValidationError as error:
                 problems.extend(f"{upload.name}: {message}" for message in error.messages)
         if problems:
@@ -158,10 +173,21 @@ class ElementForm(forms.Form):
                                          for picked in self.reference_pictures]
 
 
-ShotFormSet = forms.formset_factory(ShotForm, formset=RowFormSet, extra=0, max_num=MAX_ROWS,
-                                    absolute_max=MAX_ROWS)
-ElementFormSet = forms.formset_factory(ElementForm, formset=RowFormSet, extra=0,
-                                       max_num=MAX_ROWS, absolute_max=MAX_ROWS)
+class ShotRows(RowFormSet):
+    default_error_messages = {"too_many_forms": "A storyboard has at most %(num)d shots. Remove "
+                                                "the extra ones and send it again."}
+
+
+class ElementRows(RowFormSet):
+    default_error_messages = {"too_many_forms": "A job can have at most %(num)d elements. Remove "
+                                                "the extra ones and send it again."}
+
+
+ShotFormSet = forms.formset_factory(ShotForm, formset=ShotRows, extra=0, max_num=MAX_SHOTS,
+                                    absolute_max=MAX_SHOTS, validate_max=True)
+ElementFormSet = forms.formset_factory(ElementForm, formset=ElementRows, extra=0,
+                                       max_num=MAX_ELEMENTS, absolute_max=MAX_ELEMENTS,
+                                       validate_max=True)
 
 
 def shot_rows(job):

@@ -7,6 +7,7 @@ own jobs: `own_job` answers 404 for anybody else's, staff included (staff use th
 
 import hmac
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -18,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_q.tasks import async_task
 
-from jobs import catalogue, images, media, shortapi, tasks
+from jobs import abuse, catalogue, images, media, shortapi, tasks
 from jobs.forms import ComposeForm
 from jobs.models import Element, Job
 from jobs.staging import staged_name
@@ -36,10 +37,11 @@ def image_response(request, name, max_age=3600):
     return media.serve(request, name, images.content_type(name or ""), max_age=max_age)
 
 
-def composer(request, form):
+def composer(request, form, status=200):
     return render(request, "jobs/compose.html",
                   {"form": form, "catalogue": catalogue.as_client_json(),
-                   "standing": budgets.standing(request.user)})
+                   "standing": budgets.standing(request.user),
+                   "max_request_mb": settings.KLING_MAX_REQUEST_MB}, status=status)
 
 
 @require_GET
@@ -51,22 +53,41 @@ def gallery(request):
 
 
 def compose(request):
+    status = 200
     if request.method == "POST":
         form = ComposeForm(request.POST, request.FILES, user=request.user)
         if form.is_valid():
-            try:
-                with transaction.atomic():
-                    budgets.hold(request.user, form.cleaned_data["estimate"])
-                    job = form.save()
-                    tasks.enqueue_submission(job)
-            except budgets.BudgetExceeded as refusal:
-                form.add_error(None, str(refusal))
+            if refusal := too_often(request):
+                form.add_error(None, refusal)
+                status = 429
             else:
-                return redirect(job)
+                try:
+                    with transaction.atomic():
+                        budgets.hold(request.user, form.cleaned_data["estimate"])
+                        job = form.save()
+                        tasks.enqueue_submission(job)
+                except budgets.BudgetExceeded as refusal:
+                    form.add_error(None, str(refusal))
+                else:
+                    return redirect(job)
         form.stage_frames()
     else:
         form = ComposeForm(user=request.user)
-    return composer(request, form)
+    return composer(request, form, status)
+
+
+def too_often(request):
+    """Why this person (or address) may not send another video just now, or ""."""
+    person, address = abuse.compose_limits()
+    for limit, key, who in ((person, request.user.pk, "You have"),
+                            (address, abuse.client_ip(request), "People at your address have")):
+        if wait := abuse.wait_for(limit, key):
+            minutes = max(1, round(wait / 60))
+            return (f"{who} sent {limit.count} videos in the last {limit.window}, the most Kling "
+                    f"Studio takes in that time. Try again in {minutes} minute"
+                    f"{'s' if minutes != 1 else ''}: nothing was sent or charged, and everything "
+                    "you entered is kept below.")
+    return ""
 
 
 @require_GET
@@ -149,6 +170,9 @@ def signed_image(request, token):
 def shortapi_callback(request, token):
     """A hint that a job changed. One indexed lookup, one conditional update and at most one
     queued task, however many callbacks arrive: a task already waiting covers them all."""
+    if abuse.wait_for(abuse.callback_limit(), abuse.client_ip(request)):
+        return JsonResponse({"ok": False, "error": "Too many callbacks from this address."},
+                            status=429)
     job = Job.objects.filter(callback_token=token).only(
         "pk", "status", "callback_token", "shortapi_job_id").first()
     if job is None or not hmac.compare_digest(job.callback_token, token):

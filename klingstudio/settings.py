@@ -6,10 +6,12 @@ media, the built-in ShortAPI simulator). `KLING_PRODUCTION=1` switches on the ha
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -92,6 +94,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     # before django_q: jobs' `qcluster` (the workers plus the dispatcher) overrides django_q's,
     # as staticfiles' `runserver` overrides Django's
     "jobs",
@@ -102,6 +105,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -110,6 +114,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last, as django-axes asks: it turns a locked-out sign-in into the lockout page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "klingstudio.urls"
@@ -176,6 +182,32 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+# The cache holds rate-limit counts and ShortAPI's health: Redis across hosts (its keys named
+# after the queue, so two studios can share one Redis), else files the processes of one machine
+# share.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                      "LOCATION": REDIS_URL, "KEY_PREFIX": Q_CLUSTER["name"]} if REDIS_URL else
+          {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+           "LOCATION": str(VAR_DIR / "cache")}}
+
+# Password guessing: django-axes locks a username out from an address after repeated failures,
+# on the sign-in page and the admin's alike.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("KLING_SIGN_IN_ATTEMPTS", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("KLING_SIGN_IN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "jobs.abuse.client_ip"
+# The header a proxy in front sets to the client's address (e.g. X-Forwarded-For); empty:
+# REMOTE_ADDR. Only set it behind a proxy that overwrites it: a client can send any header.
+KLING_CLIENT_IP_HEADER = env_str("KLING_CLIENT_IP_HEADER")
+# Rate limits: video submissions per person and per address in 10 minutes, ShortAPI callbacks
+# per address in a minute.
+KLING_COMPOSE_PER_PERSON = env_int("KLING_COMPOSE_PER_PERSON", 30, minimum=1)
+KLING_COMPOSE_PER_ADDRESS = env_int("KLING_COMPOSE_PER_ADDRESS", 90, minimum=1)
+KLING_CALLBACKS_PER_ADDRESS = env_int("KLING_CALLBACKS_PER_ADDRESS", 1200, minimum=1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -209,6 +241,10 @@ if not PRODUCTION:
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or VAR_DIR / "media")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# A composer submission carries at most 14 images (two frames, three elements of four); the web
+# server refuses a larger request before reading it (klingstudio/wsgi.py).
+DATA_UPLOAD_MAX_NUMBER_FILES = 16
+KLING_MAX_REQUEST_MB = env_int("KLING_MAX_REQUEST_MB", 64, minimum=11)
 
 # ShortAPI. Without a key the built-in simulator stands in for it.
 SHORTAPI_KEY = env_str("SHORTAPI_KEY")
@@ -253,7 +289,26 @@ SIMULATOR_MEDIA_DIR = VAR_DIR / "simulator"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Links to other sites carry no URL of ours: a token in a path never reaches their logs.
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# No inline script or style on any page. Videos may play from ShortAPI's own copy (any https
+# origin, and the simulator's) until ours is kept.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:"],
+        "media-src": [SELF, "blob:", "https:", SHORTAPI_BASE_URL],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -263,10 +318,20 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# Every record passes through one handler that redacts secret path segments (jobs/redact.py);
+# Django's own request loggers are routed there instead of to handlers of their own.
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "jobs.redact.RedactTokens"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["redact"]}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django.server": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "axes": {"level": "WARNING"},
+    },
 }

@@ -1,7 +1,8 @@
 """Reading the images a create call names, the way ShortAPI must: fetched URLs, data: URIs, base64.
 
-Every image is decoded with Pillow before a job is accepted, so a frame ShortAPI could not read
-is refused at create time, with a message naming which one, instead of failing a paid job later.
+Every image is decoded with Pillow and held to Kling's published limits (JPG or PNG, 10 MB, 300 px
+sides, 2.5:1) before a job is accepted, so an image ShortAPI would refuse is refused at create
+time, with a message naming which one, instead of failing a paid job later.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from urllib.parse import urlsplit
 import requests
 from PIL import Image
 
-from jobs.catalogue import decode_inline_image
+from jobs.catalogue import decode_inline_image, image_problem
 from jobs.outbound import resolves_publicly
 
 FETCH_TIMEOUT = 10
@@ -35,6 +36,12 @@ def frames_of(args: dict, remote=False) -> tuple[Image.Image, Image.Image | None
         for ref_number, ref in enumerate(element.get("reference_image_urls") or [], 1):
             read(ref, f"reference image {ref_number} of element {number}", remote)
     return start, end
+
+
+def described(image: Image.Image) -> dict:
+    """What the simulator's stats say about an image it received."""
+    return {"format": image.format, "width": image.width, "height": image.height,
+            "exif": bool(image.getexif()), "bytes": image.info.get("received_bytes")}
 
 
 def sent_inline(args: dict) -> bool:
@@ -64,6 +71,11 @@ def read(value: str, what: str, remote=False) -> Image.Image:
     except Exception as exc:
         raise UnreadableImage(f"The {what} could not be read as an image "
                               f"({type(exc).__name__}).") from None
+    image.info["received_bytes"] = len(data)
+    # Kling's own published limits, as the real service applies them
+    problem = image_problem(image.format, len(data), image.width, image.height)
+    if problem:
+        raise UnreadableImage(f"The {what} breaks Kling's image limits: {problem}.")
     return image
 
 

@@ -79,6 +79,7 @@ class Job:
     callbacks_sent: int = 0
     callbacks_unreachable: int = 0
     inline_images: bool = False
+    start_frame: dict = field(default_factory=dict)
 
 
 class Simulator:
@@ -179,6 +180,7 @@ class Simulator:
             prompt=args.get("prompt") or "",
             fate=fate,
             inline_images=images.sent_inline(args),
+            start_frame=images.described(start),
         )
         with self._lock:
             self._jobs[job.id] = job
@@ -229,7 +231,8 @@ class Simulator:
                          "refunded": status == FAILED, "callbacks_sent": sent[job_id],
                          "callback_url_given": bool(job.callback_url),
                          "callbacks_unreachable": job.callbacks_unreachable,
-                         "inline_images": job.inline_images}
+                         "inline_images": job.inline_images,
+                         "start_frame": job.start_frame}
                 for job_id, (job, status) in jobs.items()
             },
         })

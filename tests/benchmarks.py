@@ -7,7 +7,8 @@ different speeds can be compared. Not a test: nothing here passes or fails.
   against reading the same video into memory;
 - gallery costs: queries and time to show a page of 12 jobs' costs with the ledger summed in the
   gallery's one query, against one query per job;
-- upload checks: time to check (fully decode) a 24-megapixel JPEG, per megapixel;
+- upload checks: time to check (decode and rewrite) a 24-megapixel JPEG, per megapixel, and the
+  peak memory of one check of the largest images allowed, against the bound uploads.py states;
 - simulator rendering: seconds of work per second of video made;
 - polling against callbacks: 100 queued jobs through a real stack (gunicorn, qcluster with its
   dispatcher, the simulator finishing each job in 4 s), end to end with the video kept, without
@@ -42,7 +43,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from jobs import catalogue, downloads, images  # noqa: E402
+from jobs import catalogue, downloads, uploads  # noqa: E402
 from jobs.models import Job  # noqa: E402
 
 
@@ -138,14 +139,47 @@ def bench_gallery_costs():
 
 
 def bench_upload_check():
+    """Time per megapixel, and peak memory of one check of the largest allowed images, each in a
+    fresh process (Pillow's pixels live outside Python's allocator, so they are measured as the
+    process's peak resident size above what it used before the check)."""
+    import subprocess
+
+    rows = []
     data = _jpeg(6000, 4000)
-    upload = SimpleUploadedFile("big.jpg", data)
     started = time.perf_counter()
-    checked = images.check_upload(upload)
+    checked = uploads.check_upload(SimpleUploadedFile("big.jpg", data))
     elapsed = time.perf_counter() - started
-    megapixels = checked.width * checked.height / 1e6
-    return [("upload check: milliseconds per megapixel (24 MP JPEG, fully decoded)",
-             elapsed * 1000 / megapixels)]
+    rows.append(("upload check: milliseconds per megapixel (24 MP JPEG, decoded and rewritten)",
+                 elapsed * 1000 / 24))
+    bound = 240
+    # Linux: reset the peak (VmHWM) just before the check, read it just after
+    child = """
+import sys, django
+django.setup()
+from django.core.files.uploadedfile import SimpleUploadedFile
+from jobs import uploads
+def status(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
+data = open(sys.argv[1], "rb").read()
+open("/proc/self/clear_refs", "w").write("5")
+before = status("VmRSS:")
+uploads.check_upload(SimpleUploadedFile("f", data))
+print(status("VmHWM:") - before)
+"""
+    side = int((uploads.MAX_UPLOAD_PIXELS / 1.5) ** 0.5)
+    for label, content in (("24 MP JPEG", data),
+                           ("24 MP RGBA PNG", _png_rgba(int(side * 1.5), side))):
+        path = WORKDIR / "upload-check-input"
+        path.write_bytes(content)
+        result = subprocess.run([sys.executable, "-c", child, str(path)], capture_output=True,
+                                text=True, check=True, env={**os.environ})
+        peak = float(result.stdout.strip().splitlines()[-1])
+        rows.append((f"upload check: peak MB above baseline, {label}", peak))
+        rows.append((f"upload check: peak / stated bound of {bound} MB, {label}", peak / bound))
+    assert checked.width == uploads.MAX_SIDE
+    return rows
 
 
 def bench_simulator_render():
@@ -172,7 +206,7 @@ import time
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.contrib.auth.models import User
-from jobs import catalogue, images, tasks
+from jobs import catalogue, tasks
 from jobs.models import Job
 owner = User.objects.get(username="maya")
 model = catalogue.get(catalogue.DEFAULT_MODEL)
@@ -223,6 +257,13 @@ print(time.time())
 def _png(width, height):
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), (90, 90, 90)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _png_rgba(width, height):
+    buffer = io.BytesIO()
+    gradient = Image.linear_gradient("L").resize((width, height))
+    Image.merge("RGBA", [gradient, gradient, gradient, gradient]).save(buffer, "PNG")
     return buffer.getvalue()
 
 

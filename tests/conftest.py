@@ -32,6 +32,13 @@ def image_bytes(width=640, height=400, color=(200, 60, 40), fmt="PNG", **save_ar
     return buffer.getvalue()
 
 
+def cleaned(content):
+    """What the upload check stores for these bytes: the image written anew."""
+    from jobs import uploads
+
+    return uploads.check_upload(SimpleUploadedFile("image", content)).content
+
+
 def upload(width=640, height=400, fmt="PNG", name=None, color=(200, 60, 40), **save_args):
     content = image_bytes(width, height, color, fmt, **save_args)
     extension = {"JPEG": "jpg"}.get(fmt, fmt.lower())
@@ -43,6 +50,16 @@ def upload(width=640, height=400, fmt="PNG", name=None, color=(200, 60, 40), **s
 def private_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def private_cache(settings):
+    """Each test counts rate limits from zero, in memory."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "tests"}}
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture

@@ -94,8 +94,9 @@ class Stack:
             " is_superuser=True)"))
         self.spawn("simulator", "manage.py", "runsimulator", "--port", str(self.sim_port))
         self.spawn("qcluster", "manage.py", "qcluster")
-        self.spawn("web", "-m", "gunicorn", "klingstudio.wsgi", "--bind",
-                   f"127.0.0.1:{self.web_port}", "--threads", "4", "--access-logfile", "-")
+        # as the Dockerfile runs it
+        self.spawn("web", "-m", "gunicorn", "klingstudio.wsgi", "-c", "python:klingstudio.gunicorn",
+                   "--bind", f"127.0.0.1:{self.web_port}")
         self._wait_for(self.url + "/accounts/login/")
         self._wait_for(self.simulator_url + "/files/none.mp4", ok=(404,))
         return self

@@ -21,7 +21,9 @@ JOB_URL = re.compile(r"/jobs/(\d+)/$")
 
 @pytest.fixture(scope="module")
 def stack(browser, tmp_path_factory):
-    stack = Stack(tmp_path_factory.mktemp("browser-stack"), "embedded", callbacks=True).start()
+    # a small request limit, so that the composer's own size check can be seen at work
+    stack = Stack(tmp_path_factory.mktemp("browser-stack"), "embedded", callbacks=True,
+                  extra_env={"KLING_MAX_REQUEST_MB": "11"}).start()
     yield stack
     stack.stop()
 
@@ -191,3 +193,45 @@ def test_a_failing_job_shows_its_reason_and_a_refund_without_reloading(page, sta
     assert page.locator("[data-role=cost]").text_content() == (
         "$0.00 (refunded by ShortAPI)")
     assert page.locator("[data-role=player] video").count() == 0
+
+
+def test_no_page_breaks_its_content_security_policy(page, stack, frame_file):
+    violations = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    sign_in(page, stack, "ada")
+    page.goto("/jobs/new/")
+    job = submit_job(page, frame_file, "A policy-abiding harbour")
+    watch_status(page)
+    page.goto("/jobs/new/")
+    page.get_by_label("Kling 3.0").check()
+    page.locator("#field-multi_shot").get_by_label("Multi-shot").check()
+    page.get_by_label("Custom storyboard").check()
+    page.locator("#shots [data-action=add]").click()
+    for path in ("/", f"/jobs/{job}/", "/spend/", "/drafts/", "/admin/spend/", "/admin/",
+                 "/admin/jobs/job/", f"/admin/jobs/job/{job}/change/"):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+    assert violations == []
+
+
+def test_the_composer_says_an_image_or_a_submission_is_too_large_before_sending(
+        page, stack, tmp_path):
+    big = tmp_path / "big.png"
+    big.write_bytes(image_bytes(640, 400) + b"\0" * (10 * 1024 * 1024))
+    half = tmp_path / "half.png"
+    half.write_bytes(image_bytes(640, 400) + b"\0" * (6 * 1024 * 1024))
+    sign_in(page, stack, "ada")
+    page.goto("/jobs/new/")
+    page.set_input_files("#id_start_frame", big)
+    note = page.locator("#field-start_frame [data-role=size-error]")
+    assert "big.png is 10.0 MB; Kling takes images up to 10.0 MB" in note.text_content()
+    page.set_input_files("#id_start_frame", half)
+    assert note.is_hidden()
+    page.set_input_files("#id_end_frame", half)
+    page.fill("#id_prompt", "Two halves make too much")
+    page.get_by_role("button", name="Make video").click()
+    alert = page.locator("[data-role=too-large]")
+    assert "add up to 12.0 MB; one submission can carry at most 11.0 MB" in alert.text_content()
+    assert page.url == stack.url + "/jobs/new/"  # not sent
+    assert page.input_value("#id_prompt") == "Two halves make too much"

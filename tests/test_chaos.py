@@ -42,6 +42,8 @@ def chaos_stack(request, tmp_path):
         "SHORTAPI_TIMEOUT": "2",  # shorter than late_seconds: late creates time out
         "KLING_TASK_TIMEOUT": "20",
         "KLING_WORKERS": "3",
+        "KLING_COMPOSE_PER_PERSON": "1000",  # one person sends all 100, fast
+        "KLING_COMPOSE_PER_ADDRESS": "1000",
     }).start()
     yield stack
     stack.stop()

@@ -18,7 +18,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
 
-from jobs import images, shortapi, staging, tasks
+from jobs import shortapi, staging, tasks, uploads
 from jobs.models import Job
 from jobs.shortapi import CreatedJob, JobState, ShortAPIError
 from tests.conftest import upload
@@ -516,8 +516,8 @@ def test_the_callback_url_leads_to_the_callback_view(make_job, public_url):
 
 @pytest.mark.django_db
 def test_the_sweep_deletes_staged_uploads_whose_tokens_have_expired(owner, enqueued):
-    old_token = staging.stage(staging.Picked(images.check_upload(upload())), owner)
-    fresh_token = staging.stage(staging.Picked(images.check_upload(upload())), owner)
+    old_token = staging.stage(staging.Picked(uploads.check_upload(upload())), owner)
+    fresh_token = staging.stage(staging.Picked(uploads.check_upload(upload())), owner)
     old_path = default_storage.path(staging.staged_name(old_token, owner))
     fresh_path = default_storage.path(staging.staged_name(fresh_token, owner))
     a_day_ago = time.time() - staging.MAX_AGE - 60

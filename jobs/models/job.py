@@ -249,14 +249,6 @@ class Job(models.Model):
             return "failed, charged by ShortAPI: it did not refund this job"
         return "refunded by ShortAPI"
 
-    def timeline(self):
-        """The shots, each with `share`: its percentage of the storyboard's length."""
-        shots = list(self.shots.all())
-        total = sum(shot.duration or 0 for shot in shots)
-        for shot in shots:
-            shot.share = Decimal(100 * (shot.duration or 0)) / total if total else Decimal(0)
-        return shots
-
     def image_names(self):
         """The storage names of every image the job was given or made: frames, its poster and
         element images."""

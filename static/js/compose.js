@@ -63,8 +63,48 @@
     if (file) img.src = URL.createObjectURL(file);
   }
 
+  // Sizes the server would refuse are said at once, next to the field: nothing is sent.
+  const megabytes = (bytes) => (bytes / 1048576).toFixed(1) + " MB";
+  const tooLarge = form.querySelector("[data-role=too-large]");
+  const maxRequest = Number(form.dataset.maxRequestMb) * 1048576;
+
+  function checkSize(input) {
+    let note = input.parentElement.querySelector("[data-role=size-error]");
+    const big = Array.from(input.files).find((file) => file.size > catalogue.maxImageBytes);
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "error";
+      note.setAttribute("role", "alert");
+      note.dataset.role = "size-error";
+      input.after(note);
+    }
+    note.hidden = !big;
+    note.textContent = big ? `${big.name} is ${megabytes(big.size)}; Kling takes images up to ` +
+      `${megabytes(catalogue.maxImageBytes)}. Save it smaller (for example as a JPG) and choose it again.` : "";
+  }
+
+  function totalSize() {
+    return Array.from(form.querySelectorAll("input[type=file]:not(:disabled)"))
+      .flatMap((input) => Array.from(input.files)).reduce((sum, file) => sum + file.size, 0);
+  }
+
+  form.addEventListener("submit", (event) => {
+    const total = totalSize();
+    const tooMuch = total > maxRequest;
+    tooLarge.hidden = !tooMuch;
+    if (tooMuch) {
+      event.preventDefault();
+      tooLarge.textContent = `These images add up to ${megabytes(total)}; one submission can ` +
+        `carry at most ${megabytes(maxRequest)}. Choose smaller images (a JPG of a few MB is plenty).`;
+      tooLarge.scrollIntoView({ block: "center" });
+    }
+  });
+
   form.addEventListener("change", (event) => {
-    if (event.target.type === "file") preview(event.target);
+    if (event.target.type === "file") {
+      preview(event.target);
+      checkSize(event.target);
+    }
     update();
   });
   prompt.addEventListener("input", update);

@@ -1,0 +1,64 @@
+"""Limits on abuse: where a request comes from, and how often it may do something costly.
+
+`client_ip` is the address a request came from: REMOTE_ADDR, or the header KLING_CLIENT_IP_HEADER
+names when a proxy in front of the app sets it. Sign-in lockouts (django-axes) and the rate
+limits here use the same answer.
+
+A rate limit counts requests in fixed windows in the shared cache: Redis with REDIS_URL (exact
+across every host), otherwise a file cache the processes of one machine share (it may miss a
+count when two requests land in the same instant, never more).
+"""
+
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    count: int
+    seconds: int
+
+    @property
+    def window(self):
+        minutes = self.seconds // 60
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def compose_limits():
+    return (Limit("compose-person", settings.KLING_COMPOSE_PER_PERSON, 600),
+            Limit("compose-address", settings.KLING_COMPOSE_PER_ADDRESS, 600))
+
+
+def callback_limit():
+    return Limit("callback-address", settings.KLING_CALLBACKS_PER_ADDRESS, 60)
+
+
+def client_ip(request):
+    header = settings.KLING_CLIENT_IP_HEADER
+    if header:
+        forwarded = request.headers.get(header, "")
+        # a proxy appends to X-Forwarded-For: its last entry is the one it saw
+        if forwarded:
+            return forwarded.split(",")[-1].strip()
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def wait_for(limit, key):
+    """Count one more request against `limit` for `key`. Returns 0 while within the limit,
+    else the seconds until the window resets."""
+    now = time.time()
+    window = int(now // limit.seconds)
+    cache_key = f"rate:{limit.name}:{key}:{window}"
+    cache.add(cache_key, 0, limit.seconds + 10)
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:  # expired between add and incr
+        cache.set(cache_key, 1, limit.seconds + 10)
+        count = 1
+    if count <= limit.count:
+        return 0
+    return int(limit.seconds - now % limit.seconds) + 1
