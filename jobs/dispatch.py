@@ -14,7 +14,7 @@ from django.db import close_old_connections, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from jobs import tasks
+from jobs import outage, tasks
 from jobs.models import Job
 
 log = logging.getLogger(__name__)
@@ -24,26 +24,38 @@ BATCH = 100
 
 
 def dispatch(now=None):
-    """Queue the tasks that are due now. Returns how many of each kind were queued."""
+    """Queue the tasks that are due now. Returns how many of each kind were queued.
+
+    While ShortAPI is out (jobs/outage.py) nothing that calls it is queued, and once its pause
+    is over only one probe; videos, fetched from elsewhere, are kept as usual."""
     now = now or timezone.now()
     S = Job.Status
-    due = {
-        "refresh": (Job.objects.filter(status__in=S.watched(), next_poll_at__lte=now),
-                    "next_poll_at", tasks.refresh_job),
-        "submit": (Job.objects.filter(status=S.QUEUED, next_attempt_at__lte=now),
-                   "next_attempt_at", tasks.submit_job),
-        "video": (Job.objects.filter(status=S.SUCCEEDED, video="", next_attempt_at__lte=now,
-                                     video_attempts__lt=Job.MAX_VIDEO_ATTEMPTS),
-                  "next_attempt_at", tasks.keep_video),
-    }
-    return {kind: _claim_and_queue(jobs, order, task, kind, now)
-            for kind, (jobs, order, task) in due.items()}
+    down = outage.current()
+    calls = BATCH if down is None else 0 if down.paused(now) or down.probing(now) else 1
+    queued = {}
+    for kind, jobs, order, task in (
+            ("refresh", Job.objects.filter(status__in=S.watched(), next_poll_at__lte=now),
+             "next_poll_at", tasks.refresh_job),
+            ("submit", Job.objects.filter(status=S.QUEUED, next_attempt_at__lte=now),
+             "next_attempt_at", tasks.submit_job)):
+        queued[kind] = _claim_and_queue(jobs, order, task, kind, now, min(calls, BATCH))
+        if down is not None:
+            calls -= queued[kind]
+    if down is not None and queued["refresh"] + queued["submit"]:
+        outage.probe_sent()
+    queued["video"] = _claim_and_queue(
+        Job.objects.filter(status=S.SUCCEEDED, video="", next_attempt_at__lte=now,
+                           video_attempts__lt=Job.MAX_VIDEO_ATTEMPTS),
+        "next_attempt_at", tasks.keep_video, "video", now, BATCH)
+    return queued
 
 
-def _claim_and_queue(jobs, order, task, kind, now):
+def _claim_and_queue(jobs, order, task, kind, now, limit):
+    if limit <= 0:
+        return 0
     with transaction.atomic():
         claimed = list(jobs.without_waiting_task(now).order_by(order)
-                       .select_for_update(skip_locked=True).values_list("pk", flat=True)[:BATCH])
+                       .select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
         Job.objects.filter(pk__in=claimed).update(task_queued_at=now)
     for pk in claimed:
         async_task(task, pk, task_name=f"{kind}-{pk}")

@@ -5,13 +5,19 @@ browser plays every video: a byte range gets 206 with `Content-Range` (416 for o
 end), `Accept-Ranges: bytes` says ranges work, and `ETag`/`Last-Modified` with private caching
 let a revisit cost a 304 instead of the bytes. Stored names are never reused (every file gets a
 fresh random name), so a name and its size identify the content.
+
+With object storage the browser is sent instead to a presigned link that expires in minutes: the
+bucket answers ranges itself and no app thread is held for a whole video. The redirect may be
+cached privately for almost as long, so a revisit reuses the link and the bytes behind it.
 """
 
 import hashlib
 import re
 
+from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import (FileResponse, Http404, HttpResponse, HttpResponseRedirect,
+                         StreamingHttpResponse)
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date, quote_etag
 
@@ -19,9 +25,16 @@ CHUNK = 64 * 1024
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
-def serve(request, name, content_type, *, filename=None, attachment=False, max_age=3600):
-    """The stored file `name` as a response to `request`, or 404 when it is not stored."""
-    if not name or not default_storage.exists(name):
+def serve(request, name, content_type, *, filename=None, attachment=False, max_age=3600,
+          presign=True):
+    """The stored file `name` as a response to `request`, or 404 when it is not stored.
+    `presign=False` serves the bytes through the app even from object storage (for readers who
+    may not reach the bucket)."""
+    if not name:
+        raise Http404("No such file")
+    if settings.OBJECT_STORAGE and presign:
+        return _presigned(name, content_type, filename, attachment, max_age)
+    if not default_storage.exists(name):
         raise Http404("No such file")
     size = default_storage.size(name)
     modified = default_storage.get_modified_time(name)
@@ -53,6 +66,17 @@ def serve(request, name, content_type, *, filename=None, attachment=False, max_a
     response["ETag"] = etag
     response["Last-Modified"] = http_date(last_modified)
     patch_cache_control(response, private=True, max_age=max_age)
+    return response
+
+
+def _presigned(name, content_type, filename, attachment, max_age):
+    parameters = {"ResponseContentType": content_type}
+    if filename:
+        kind = "attachment" if attachment else "inline"
+        parameters["ResponseContentDisposition"] = f'{kind}; filename="{filename}"'
+    response = HttpResponseRedirect(default_storage.url(name, parameters=parameters))
+    patch_cache_control(response, private=True,
+                        max_age=min(max_age, max(0, settings.KLING_PRESIGNED_URL_SECONDS - 60)))
     return response
 
 

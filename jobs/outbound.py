@@ -14,16 +14,17 @@ Hosts named in configuration (SHORTAPI_BASE_URL's host and KLING_DOWNLOAD_ALLOWE
 address check: they are the operator's choice, not input from outside.
 """
 
+import io
 import ipaddress
 import os
 import socket
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 from requests_hardened.ip_filter import InvalidIPAddress
@@ -32,7 +33,6 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 MAX_REDIRECTS = 3
 CHUNK = 64 * 1024
-SPOOL_BYTES = 8 * 1024 * 1024
 CONNECT_TIMEOUT = 10
 READ_TIMEOUT = 30
 
@@ -90,7 +90,7 @@ def deadline(seconds):
     timer.start()
     try:
         yield
-    except (requests.RequestException, OSError) as error:
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
         if watch.expired:
             raise TooSlow(f"no complete answer within {seconds:g} seconds") from None
         raise error
@@ -192,12 +192,15 @@ def send(http, method, url, *, seconds, max_bytes=1024 * 1024, **kwargs):
     return response
 
 
-def download(url, *, max_bytes, seconds, accept=None, http=None):
-    """The body at `url`, streamed into a spooled temporary file (on disk past a few MB).
+def download(url, store, *, max_bytes, seconds, accept=None, http=None):
+    """Stream the body at `url` into `store(body)` and return what it returns.
 
-    Returns the open file, positioned at 0; the caller closes it. `accept(first_bytes)` may
-    refuse the content by raising DownloadError. Every failure is a DownloadError whose message
-    reads as the end of a sentence, and whose `permanent` says whether trying again can help.
+    `body` is a readable, non-seekable stream that holds only a small buffer: whatever `store`
+    does with it (write it to storage), the bytes never pile up in memory or on a local disk.
+    Reading past `max_bytes` fails, and the whole exchange, `store` included, must end within
+    `seconds`. `accept(first_bytes)` may refuse the content by raising DownloadError. Every
+    failure is a DownloadError whose message reads as the end of a sentence, and whose
+    `permanent` says whether trying again can help.
     """
     http = http or Session()
     started = time.monotonic()
@@ -213,17 +216,54 @@ def download(url, *, max_bytes, seconds, accept=None, http=None):
                     if response.is_redirect:
                         url = urljoin(url, response.headers["Location"])
                         continue
-                    return _read(response, max_bytes, accept)
+                    _check_answer(response, max_bytes)
+                    return store(Body(response.raw, max_bytes, accept))
         raise DownloadError("the address redirected too many times", permanent=True)
     except Refused as refused:
         raise DownloadError(f"the address points inside this network ({refused}), which is "
                             "never downloaded from", permanent=True) from None
     except TooSlow:
         raise DownloadError("the download took too long") from None
-    except requests.RequestException as error:
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
         raise DownloadError(f"the download failed ({type(error).__name__})") from None
     finally:
         http.close()
+
+
+class Body(io.RawIOBase):
+    """A response body read as a stream, refused past `max_bytes`, its first bytes shown to
+    `accept` before anything is handed on."""
+
+    HEAD = 64
+
+    def __init__(self, raw, max_bytes, accept=None):
+        super().__init__()
+        self.raw, self.max_bytes, self.count = raw, max_bytes, 0
+        self.pending = b""
+        while len(self.pending) < self.HEAD:
+            chunk = self._next(self.HEAD - len(self.pending))
+            if not chunk:
+                break
+            self.pending += chunk
+        if accept is not None:
+            accept(self.pending)
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        data, self.pending = (self.pending, b"") if self.pending else (
+            self._next(len(buffer)), b"")
+        buffer[:len(data)] = data
+        return len(data)
+
+    def _next(self, size):
+        data = self.raw.read(min(size, CHUNK), decode_content=True)
+        self.count += len(data)
+        if self.count > self.max_bytes:
+            raise DownloadError(f"the file is larger than {self.max_bytes:,} bytes",
+                                permanent=True)
+        return data
 
 
 def _check_scheme(url):
@@ -232,31 +272,14 @@ def _check_scheme(url):
         raise DownloadError("the address is not an http(s) URL", permanent=True)
 
 
-def _read(response, max_bytes, accept):
+def _check_answer(response, max_bytes):
     if response.status_code in (404, 410):
         raise DownloadError("the link has expired", permanent=True)
     if response.status_code != 200:
         raise DownloadError(f"the server answered HTTP {response.status_code}")
     declared = response.headers.get("Content-Length", "")
-    too_big = DownloadError(f"the file is larger than {max_bytes:,} bytes", permanent=True)
     if declared.isdigit() and int(declared) > max_bytes:
-        raise too_big
-    target = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-    size = 0
-    try:
-        for chunk in response.iter_content(CHUNK):
-            size += len(chunk)
-            if size > max_bytes:
-                raise too_big
-            target.write(chunk)
-        target.seek(0)
-        if accept is not None:
-            accept(target.read(64))
-        target.seek(0)
-    except BaseException:
-        target.close()
-        raise
-    return target
+        raise DownloadError(f"the file is larger than {max_bytes:,} bytes", permanent=True)
 
 
 def is_public(address):

@@ -22,7 +22,7 @@ import requests
 from django.conf import settings
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from jobs import outbound
+from jobs import outage, outbound
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,20 @@ class Client:
             # "no such job": ShortAPI read the key and looked
 
     def _call(self, method, path, *, creating=False, **kwargs):
+        """One request and its answer's `data`; every failure a ShortAPIError. What the call
+        shows of ShortAPI's health is kept for the dispatcher (jobs/outage.py)."""
+        try:
+            data = self._request(method, path, creating=creating, **kwargs)
+        except ShortAPIError as error:
+            if error.permanent:
+                outage.record_answer()
+            else:
+                outage.record_failure()
+            raise
+        outage.record_answer()
+        return data
+
+    def _request(self, method, path, *, creating=False, **kwargs):
         url = self.base_url + path
         headers = {"Authorization": f"Bearer {self._key}", "Accept": "application/json"}
         try:

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from jobs import catalogue, downloads, images, polling, reachability, shortapi, staging
+from jobs import catalogue, downloads, images, outage, polling, reachability, shortapi, staging
 from jobs.models import Job
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,8 @@ def submit_job(job_id):
     if job is None:
         return
     job.take_task()
-    if not job.claim_for_submission():
+    # during a ShortAPI outage the job stays queued and due: no try is used up
+    if outage.paused() or not job.claim_for_submission():
         return
     try:
         args = catalogue.build_args(job_spec(job))
@@ -112,6 +113,8 @@ def refresh_job(job_id):
     job.take_task()
     if job.status not in Job.Status.reported_by_shortapi() or not job.shortapi_job_id:
         return job
+    if outage.paused():
+        return job  # still due: asked once ShortAPI answers again
     try:
         state = shortapi.Client().query(job.shortapi_job_id)
     except shortapi.ShortAPIError as error:
@@ -152,8 +155,8 @@ def queue_video(job):
 
 
 def keep_video(job_id):
-    """Download the result into media storage, since ShortAPI's URLs expire. Each try is counted
-    as it starts, so a download that never ends still uses up a try."""
+    """Stream the result into storage, since ShortAPI's URLs expire. Each try is counted as it
+    starts, so a download that never ends still uses up a try."""
     job = Job.objects.filter(pk=job_id).first()
     if job is None:
         return
@@ -161,14 +164,13 @@ def keep_video(job_id):
     if not job.start_video_attempt(timezone.now()):
         return
     try:
-        video = downloads.fetch_video(job.video_url)
+        stored = downloads.keep(job.video_url, job.video.field.generate_filename(job, "video.mp4"))
     except downloads.DownloadError as error:
         job.note_video_error(f"The video could not be saved here yet: {error.message}.",
                              give_up=error.permanent)
         log.warning("Could not keep the video of job %s: %s", job.pk, error.message)
         return
-    with video:
-        job.store_video("video.mp4", video)
+    job.store_video(stored)
 
 
 def resolve_unknown(job_id, hinted_job_id):

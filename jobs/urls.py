@@ -24,4 +24,5 @@ urlpatterns = [
     path("uploads/<str:token>/", views.staged_frame, name="staged-frame"),
     path("i/<str:token>/", views.signed_image, name="signed-image"),
     path("shortapi/callback/<str:token>/", views.shortapi_callback, name="shortapi-callback"),
+    path("health/", views.health, name="health"),
 ]

@@ -9,9 +9,8 @@ import hmac
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -19,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_q.tasks import async_task
 
-from jobs import abuse, catalogue, images, media, shortapi, tasks
+from jobs import abuse, catalogue, images, media, paging, shortapi, tasks
 from jobs.forms import ComposeForm
 from jobs.models import Element, Job
 from jobs.staging import staged_name
@@ -32,9 +31,10 @@ def own_job(request, pk):
     return get_object_or_404(Job, pk=pk, owner=request.user)
 
 
-def image_response(request, name, max_age=3600):
+def image_response(request, name, max_age=3600, presign=True):
     """A stored image by its storage name; callers decide who may have it."""
-    return media.serve(request, name, images.content_type(name or ""), max_age=max_age)
+    return media.serve(request, name, images.content_type(name or ""), max_age=max_age,
+                       presign=presign)
 
 
 def composer(request, form, status=200):
@@ -46,8 +46,8 @@ def composer(request, form, status=200):
 
 @require_GET
 def gallery(request):
-    jobs = Job.objects.owned_by(request.user).sent().with_cost()
-    page = Paginator(jobs, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    jobs = Job.objects.owned_by(request.user).sent()
+    page = paging.paginate(jobs, request.GET, GALLERY_PAGE_SIZE)
     return render(request, "jobs/gallery.html",
                   {"page": page, "standing": budgets.standing(request.user)})
 
@@ -160,8 +160,17 @@ def staged_frame(request, token):
 
 @login_not_required
 @require_GET
+@never_cache
+def health(request):
+    """The web process answers: for load balancers and the image's health check."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@login_not_required
+@require_GET
 def signed_image(request, token):
-    return image_response(request, images.unsign(token))
+    # ShortAPI reads this: it may not reach a private bucket, so the bytes come through the app
+    return image_response(request, images.unsign(token), presign=False)
 
 
 @login_not_required

@@ -239,6 +239,35 @@ if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Media is never served as a public directory: frames and videos go through owner-checked views.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or VAR_DIR / "media")
+# Object storage: with a bucket named, frames, element images, posters and kept videos go to an
+# S3-compatible bucket (django-storages), private, and browsers get short-lived presigned links
+# after the same ownership check; several hosts then share no disk.
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+OBJECT_STORAGE = bool(AWS_STORAGE_BUCKET_NAME)
+AWS_S3_ENDPOINT_URL = env_url("AWS_S3_ENDPOINT_URL") or None
+AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
+KLING_PRESIGNED_URL_SECONDS = env_int("KLING_PRESIGNED_URL_SECONDS", 300, minimum=60)
+if OBJECT_STORAGE:
+    from boto3.s3.transfer import TransferConfig
+
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": AWS_S3_ENDPOINT_URL,
+            "region_name": AWS_S3_REGION_NAME,
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": KLING_PRESIGNED_URL_SECONDS,
+            "signature_version": "s3v4",
+            "addressing_style": "path" if AWS_S3_ENDPOINT_URL else None,
+            # names are never reused, so no existence check before each write
+            "file_overwrite": True,
+            # a kept video streams up in 8 MB parts, two at a time: a bounded buffer
+            "transfer_config": TransferConfig(multipart_threshold=8 * 2**20,
+                                              multipart_chunksize=8 * 2**20, max_concurrency=2),
+        },
+    }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # A composer submission carries at most 14 images (two frames, three elements of four); the web
@@ -292,6 +321,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # Links to other sites carry no URL of ours: a token in a path never reaches their logs.
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Presigned links point at the bucket's endpoint (any https one, for AWS itself).
+STORAGE_ORIGINS = ([AWS_S3_ENDPOINT_URL or "https:"] if OBJECT_STORAGE else [])
 # No inline script or style on any page. Videos may play from ShortAPI's own copy (any https
 # origin, and the simulator's) until ours is kept.
 CONTENT_SECURITY_POLICY = {
@@ -299,8 +330,8 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:", "blob:"],
-        "media-src": [SELF, "blob:", "https:", SHORTAPI_BASE_URL],
+        "img-src": [SELF, "data:", "blob:", *STORAGE_ORIGINS],
+        "media-src": [SELF, "blob:", "https:", SHORTAPI_BASE_URL, *STORAGE_ORIGINS],
         "connect-src": [SELF],
         "font-src": [SELF],
         "object-src": [NONE],

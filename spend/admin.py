@@ -11,8 +11,8 @@ class LedgerEntryAdmin(admin.ModelAdmin):
                     "amount", "model_id"]
     list_filter = ["kind", "basis", "model_id", "counts_at", "user"]
     search_fields = ["user__username", "job__id", "shortapi_job_id"]
-    date_hierarchy = "created_at"
     list_select_related = ["user", "job"]
+    show_full_result_count = False
 
     def has_add_permission(self, request):
         return False

@@ -2,7 +2,7 @@
 check that refuses a submission that would go past their limit.
 
 Spending is the ledger's entries that count in the period (`counts_at`: a refund or correction
-counts where the charge it adjusts does). A job whose charge is still unknown (queued, sending,
+counts where the charge it adjusts does), read from the daily totals kept with them. A job whose charge is still unknown (queued, sending,
 outcome unknown) holds its estimate until ShortAPI charges it (the charge then counts instead)
 or it ends without a charge. The check and the new job row happen in one transaction that first
 locks the person's user row, so concurrent submissions are counted one after another and cannot
@@ -21,7 +21,7 @@ from django.utils.formats import date_format
 
 from jobs import catalogue, polling
 from jobs.models import Job
-from spend.models import Budget, LedgerEntry
+from spend.models import Budget, DailySpend
 from spend.reports import DateRange
 
 # Jobs whose charge may still come: their estimate is held against the budget.
@@ -85,23 +85,27 @@ def not_final(jobs):
     finished); what My spend and the review list under "in progress"."""
     overdue_since = timezone.now() - polling.overdue_after()
     return jobs.filter(Q(status__in=HOLDING) | Q(status__in=Job.Status.watched(),
-                                                   submitted_at__lt=overdue_since)).with_cost()
-
-
-def budget_for(user):
-    """The person's own budget, else the default, else None (unlimited)."""
-    budget = (Budget.objects.filter(Q(user=user) | Q(user=None))
-              .order_by(F("user").asc(nulls_last=True)).first())
-    return budget.amount if budget else None
+                                                   submitted_at__lt=overdue_since))
 
 
 def standing(user, now=None):
+    return standings([user], now)[user.pk]
+
+
+def standings(users, now=None):
+    """Each person's standing this period, by id, in three queries however many people."""
     start, end = period_bounds(now)
-    spent = LedgerEntry.total(LedgerEntry.objects.filter(user=user, counts_at__gte=start,
-                                                         counts_at__lt=end))
-    held = Job.objects.filter(owner=user, amount__isnull=True, status__in=HOLDING).aggregate(
-        total=Sum("estimate"))["total"] or Decimal("0")
-    return Standing(budget_for(user), spent, held, start, end)
+    ids = [user.pk for user in users]
+    spent = dict(DailySpend.objects.filter(
+        user__in=ids, day__gte=timezone.localdate(start), day__lt=timezone.localdate(end))
+        .values("user").annotate(total=Sum(F("charged") + F("refunded") + F("corrected")))
+        .values_list("user", "total"))
+    held = dict(Job.objects.filter(owner__in=ids, amount__isnull=True, status__in=HOLDING)
+                .values("owner").annotate(total=Sum("estimate")).values_list("owner", "total"))
+    budgets = {budget.user_id: budget.amount
+               for budget in Budget.objects.filter(Q(user__in=ids) | Q(user=None))}
+    return {pk: Standing(budgets.get(pk, budgets.get(None)), spent.get(pk) or Decimal("0"),
+                         held.get(pk) or Decimal("0"), start, end) for pk in ids}
 
 
 class BudgetExceeded(Exception):

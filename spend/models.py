@@ -66,6 +66,37 @@ class LedgerEntry(models.Model):
         return entries.aggregate(total=Sum("amount"))["total"] or Decimal("0")
 
 
+class DailySpend(models.Model):
+    """One person's spending on one model on one day (the site's time zone), by kind of entry.
+
+    Kept with every ledger entry, in the same transaction (spend.policy), so the pages that show
+    totals read a row per day instead of summing every entry: they cost the same however long the
+    history. A refund or correction counts on its charge's day, as budgets do.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="daily_spend")
+    day = models.DateField()
+    model_id = models.CharField("model", max_length=100)
+    charged = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal("0"))
+    refunded = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal("0"))
+    corrected = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal("0"))
+    # ShortAPI jobs charged
+    jobs = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "day", "model_id"],
+                                               name="one_daily_spend_per_person_day_model")]
+        indexes = [models.Index(fields=["day"], name="spend_daily_day_idx")]
+
+    def __str__(self):
+        return f"{self.user} on {self.day}: {self.net}"
+
+    @property
+    def net(self):
+        return self.charged + self.refunded + self.corrected
+
+
 class Discrepancy(models.Model):
     """Where a reconciliation found the app disagreeing with ShortAPI about a job."""
 

@@ -14,6 +14,8 @@ So every entry is something ShortAPI said, or something a person decided in a re
   finish (and charge) it, so its charge stands until ShortAPI says otherwise.
 - **A refund or correction counts in the budget period of the charge it adjusts** (`counts_at`),
   so a job charged in one period and refunded in the next never lowers the next one's spend.
+- **Totals follow the entries.** The job's cost and the day's spending are kept with each entry,
+  in its transaction, so the pages read them without summing a long history.
 - **No race can make money wrong.** Each function here runs inside the transaction of the state
   change that causes it, after that change locked the job's row, and decides on what the ledger
   holds in the database, never on a copy in memory. The database allows one charge and one refund
@@ -23,10 +25,10 @@ So every entry is something ShortAPI said, or something a person decided in a re
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
-from spend.models import LedgerEntry
+from spend.models import DailySpend, LedgerEntry
 
 Kind, Basis = LedgerEntry.Kind, LedgerEntry.Basis
 
@@ -79,10 +81,6 @@ def charged(shortapi_job_id):
         total=Sum("amount"))["total"] or Decimal("0")
 
 
-def refunded(shortapi_job_id):
-    return _entry(shortapi_job_id, Kind.REFUND) is not None
-
-
 def _charged_before_refund(shortapi_job_id):
     return LedgerEntry.objects.filter(shortapi_job_id=shortapi_job_id).exclude(
         kind=Kind.REFUND).aggregate(total=Sum("amount"))["total"] or Decimal("0")
@@ -93,8 +91,19 @@ def _entry(shortapi_job_id, kind):
 
 
 def _write(job, shortapi_job_id, kind, amount, basis, counts_at, note=""):
+    """The entry, and in the same transaction the two totals kept from it: the job's cost and
+    the day's spending (what pages read, so they never sum a long history)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Money is written only inside the transaction of the change causing it.")
-    return LedgerEntry.objects.create(
+    entry = LedgerEntry.objects.create(
         job=job, user_id=job.owner_id, shortapi_job_id=shortapi_job_id, kind=kind, basis=basis,
         amount=amount, model_id=job.model_id, counts_at=counts_at, note=note)
+    type(job).objects.filter(pk=job.pk).update(cost=F("cost") + amount)
+    day = {"user_id": job.owner_id, "day": timezone.localdate(counts_at),
+           "model_id": job.model_id}
+    DailySpend.objects.bulk_create([DailySpend(**day)], ignore_conflicts=True)
+    column = {Kind.CHARGE: "charged", Kind.REFUND: "refunded"}.get(kind, "corrected")
+    DailySpend.objects.filter(**day).update(
+        **{column: F(column) + amount},
+        jobs=F("jobs") + (1 if kind == Kind.CHARGE else 0))
+    return entry

@@ -1,20 +1,20 @@
 """Spending figures read from the ledger: totals by person, model and day, and the charts that
 show them (server-side SVG, so they render offline with no chart library).
 
-Every figure here is a sum of ledger entries counting in a date range, so the pages, the CSV
-export, budgets and the ledger agree to the thousandth.
+Every figure here is a sum of the daily totals spend.policy keeps with each ledger entry (a row
+per person, model and day), so the pages, the CSV export, budgets and the ledger agree to the
+thousandth, and a page costs the same however many jobs are behind it.
 """
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from jobs import catalogue
-from spend.models import LedgerEntry
+from spend.models import DailySpend, LedgerEntry
 
 CHART_WIDTH, CHART_HEIGHT = 720, 180
 
@@ -41,25 +41,38 @@ def entries_in(date_range, **filters):
     return LedgerEntry.objects.filter(counts_at__gte=start, counts_at__lt=end, **filters)
 
 
-def total(entries):
-    return LedgerEntry.total(entries)
+def days_in(date_range, **filters):
+    """The daily totals of the range: one row per person, model and day, however many jobs."""
+    return DailySpend.objects.filter(day__gte=date_range.first, day__lte=date_range.last,
+                                     **filters)
 
 
-def per_day(entries, date_range):
-    sums = {row["day"]: row["total"] for row in entries.annotate(day=TruncDate("counts_at"))
-            .values("day").annotate(total=Sum("amount")).order_by()}
+NET = F("charged") + F("refunded") + F("corrected")
+
+
+def totals(days):
+    sums = days.aggregate(charged=Sum("charged"), refunded=Sum("refunded"),
+                          corrected=Sum("corrected"), jobs=Sum("jobs"))
+    sums = {name: value or Decimal("0") for name, value in sums.items()}
+    sums["net"] = sums["charged"] + sums["refunded"] + sums["corrected"]
+    return sums
+
+
+def per_day(days, date_range):
+    sums = {row["day"]: row["total"] for row in days.values("day").annotate(total=Sum(NET))
+            .order_by()}
     return [(day, sums.get(day, Decimal("0"))) for day in date_range.days()]
 
 
-def per_model(entries):
-    rows = entries.values("model_id").annotate(total=Sum("amount"), jobs=Count("job", distinct=True))
+def per_model(days):
+    rows = days.values("model_id").annotate(total=Sum(NET), jobs=Sum("jobs"))
     return [{"model": _model_label(r["model_id"]), "total": r["total"], "jobs": r["jobs"]}
             for r in rows.order_by("-total")]
 
 
-def per_person(entries):
-    rows = entries.values("user__username").annotate(
-        total=Sum("amount"), jobs=Count("job", distinct=True)).order_by("-total")
+def per_person(days):
+    rows = days.values("user__username").annotate(total=Sum(NET), jobs=Sum("jobs")).order_by(
+        "-total")
     return [{"person": r["user__username"], "total": r["total"], "jobs": r["jobs"]} for r in rows]
 
 

@@ -5,34 +5,39 @@ import csv
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import get_user_model
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_q.tasks import async_task
 
+from jobs import paging
 from jobs.models import Job
 from spend import budgets, reconcile, reports
 from spend.forms import DateRangeForm, range_from
 from spend.models import Discrepancy, LedgerEntry
 
-TOP_JOBS = 10
+LISTED_TOP = 10
+# Lists on the money pages stop here, so a page costs the same however long the history: the
+# ledger's CSV and the admin have everything.
+LISTED = 50
+JOBS_PER_PAGE = 25
 
 
 @require_GET
 def my_spend(request):
     standing = budgets.standing(request.user)
     period = standing.date_range
-    entries = reports.entries_in(period, user=request.user)
-    jobs = (Job.objects.owned_by(request.user).sent().with_cost()
+    days = reports.days_in(period, user=request.user)
+    jobs = (Job.objects.owned_by(request.user).sent()
             .filter(created_at__gte=standing.starts_at, created_at__lt=standing.resets_at))
     return render(request, "spend/my_spend.html", {
         "standing": standing,
-        "chart": reports.bar_chart(reports.per_day(entries, period)),
-        "per_model": reports.per_model(entries),
-        "jobs": jobs,
-        "pending": budgets.not_final(Job.objects.owned_by(request.user)),
+        "chart": reports.bar_chart(reports.per_day(days, period)),
+        "per_model": reports.per_model(days),
+        "page": paging.paginate(jobs, request.GET, JOBS_PER_PAGE),
+        "pending": budgets.not_final(Job.objects.owned_by(request.user))[:LISTED],
     })
 
 
@@ -40,29 +45,29 @@ def my_spend(request):
 @require_GET
 def review(request):
     form, date_range = range_from(request)
-    entries = reports.entries_in(date_range)
+    days = reports.days_in(date_range)
     start, end = date_range.bounds
-    in_range = Q(ledger_entries__counts_at__gte=start, ledger_entries__counts_at__lt=end)
-    people = get_user_model().objects.filter(
-        Q(budget__isnull=False) | Q(ledger_entries__isnull=False)).distinct().order_by("username")
+    period = budgets.period_bounds()
+    people = list(get_user_model().objects.filter(
+        Q(budget__isnull=False) | Q(daily_spend__day__gte=period[0].date(),
+                                    daily_spend__day__lt=period[1].date()))
+        .distinct().order_by("username"))
+    standings = budgets.standings(people)
     return render(request, "spend/review.html", {
         "form": form,
         "range": date_range,
-        "total": reports.total(entries),
-        "charged": reports.total(entries.filter(kind=LedgerEntry.Kind.CHARGE)),
-        "refunded": reports.total(entries.filter(kind=LedgerEntry.Kind.REFUND)),
-        "corrected": reports.total(entries.filter(kind=LedgerEntry.Kind.CORRECTION)),
-        "per_person": reports.per_person(entries),
-        "per_model": reports.per_model(entries),
-        "chart": reports.bar_chart(reports.per_day(entries, date_range)),
-        "top_jobs": Job.objects.filter(in_range).annotate(
-            range_total=Sum("ledger_entries__amount", filter=in_range)
-        ).select_related("owner").order_by("-range_total", "-pk")[:TOP_JOBS],
+        "totals": reports.totals(days),
+        "per_person": reports.per_person(days),
+        "per_model": reports.per_model(days),
+        "chart": reports.bar_chart(reports.per_day(days, date_range)),
+        "top_jobs": Job.objects.filter(submitted_at__gte=start, submitted_at__lt=end)
+        .select_related("owner").order_by("-cost", "-pk")[:LISTED_TOP],
         "failed": Job.objects.filter(status=Job.Status.FAILED, finished_at__gte=start,
-                                     finished_at__lt=end).with_cost().select_related("owner"),
-        "budget_use": [(person, budgets.standing(person)) for person in people],
-        "pending": budgets.not_final(Job.objects.select_related("owner")),
-        "discrepancies": Discrepancy.objects.filter(fixed_at=None).select_related("job"),
+                                     finished_at__lt=end).select_related("owner")
+        .order_by("-finished_at")[:LISTED],
+        "budget_use": [(person, standings[person.pk]) for person in people],
+        "pending": budgets.not_final(Job.objects.select_related("owner"))[:LISTED],
+        "discrepancies": Discrepancy.objects.filter(fixed_at=None).select_related("job")[:LISTED],
         "query": request.GET.urlencode(),
     })
 

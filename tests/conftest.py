@@ -63,6 +63,23 @@ def private_cache(settings):
 
 
 @pytest.fixture
+def at(monkeypatch):
+    """`with at(moment):` runs the block as if it were `moment` (django.utils.timezone.now):
+    how a test writes history that counts in an earlier period."""
+    from contextlib import contextmanager
+
+    from django.utils import timezone
+
+    @contextmanager
+    def travel(moment):
+        with monkeypatch.context() as patch:
+            patch.setattr(timezone, "now", lambda: moment)
+            yield
+
+    return travel
+
+
+@pytest.fixture
 def enqueued(monkeypatch):
     """What would have been queued for the workers, as (function, args), instead of queueing."""
     calls = []

@@ -101,10 +101,12 @@ class Stack:
         self._wait_for(self.simulator_url + "/files/none.mp4", ok=(404,))
         return self
 
-    def spawn(self, name, *args):
+    def spawn(self, name, *args, env=None):
+        """Start a process of the stack; `env` overrides variables for this one (another host)."""
         log = open(self.workdir / f"{name}.log", "ab")
         # Its own session, so a kill can take the whole group (qcluster's workers are children).
-        self.processes[name] = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=self.env,
+        self.processes[name] = subprocess.Popen([sys.executable, *args], cwd=ROOT,
+                                                env={**self.env, **(env or {})},
                                                 stdout=log, stderr=subprocess.STDOUT,
                                                 start_new_session=True)
         self._commands[name] = args
@@ -270,3 +272,55 @@ class RunStudio:
         self.process.terminate()
         self.process.wait(timeout=30)
         return self.process.returncode
+
+
+class S3Server:
+    """A real S3-compatible server on this machine (moto's server mode), with one bucket."""
+
+    BUCKET = "kling-studio"
+    CREDENTIALS = {"AWS_ACCESS_KEY_ID": "kling-test", "AWS_SECRET_ACCESS_KEY": "kling-test-secret",
+                   "AWS_S3_REGION_NAME": "us-east-1"}
+
+    def __init__(self, workdir):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(Path(workdir) / "s3.log", "wb")
+        self.process = None
+
+    @staticmethod
+    def available():
+        return (Path(sys.executable).parent / "moto_server").exists()
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p",
+             str(self.port)], stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(self.url, timeout=1)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and self.process.poll() is None, "no S3 server"
+                time.sleep(0.2)
+        self.client().create_bucket(Bucket=self.BUCKET)
+        return self
+
+    def client(self):
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.url, region_name="us-east-1",
+                            aws_access_key_id=self.CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=self.CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+
+    def keys(self):
+        listed = self.client().list_objects_v2(Bucket=self.BUCKET).get("Contents", [])
+        return sorted(item["Key"] for item in listed)
+
+    def env(self):
+        return {"AWS_STORAGE_BUCKET_NAME": self.BUCKET, "AWS_S3_ENDPOINT_URL": self.url,
+                **self.CREDENTIALS}
+
+    def stop(self):
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=20)

@@ -5,10 +5,17 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.core.files.storage import default_storage
 
 from jobs import downloads
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 2000
+NAME = "videos/test/kept.mp4"
+
+
+def stored(name):
+    with default_storage.open(name, "rb") as handle:
+        return handle.read()
 
 
 @pytest.fixture
@@ -51,7 +58,7 @@ def server(settings):
 ])
 def test_it_accepts_only_http_and_https(guarded, url):
     with pytest.raises(downloads.DownloadError, match="not an http") as error:
-        downloads.fetch_video(url)
+        downloads.keep(url, NAME)
     assert error.value.permanent
 
 
@@ -62,50 +69,59 @@ def test_it_accepts_only_http_and_https(guarded, url):
 ])
 def test_it_never_connects_to_an_internal_address(guarded, url):
     with pytest.raises(downloads.DownloadError, match="inside this network") as error:
-        downloads.fetch_video(url)
+        downloads.keep(url, NAME)
     assert error.value.permanent
 
 
 def test_it_downloads_an_mp4_from_an_allowed_host(server):
     server.routes["/v.mp4"] = (200, {"Content-Type": "video/mp4"}, MP4)
-    with downloads.fetch_video(server.url + "/v.mp4") as video:
-        assert video.read() == MP4
+    assert downloads.keep(server.url + "/v.mp4", NAME) == NAME
+    assert stored(NAME) == MP4
 
 
 def test_it_follows_a_redirect_only_to_an_address_that_passes_the_same_check(server):
     server.routes["/ok"] = (302, {"Location": "/v.mp4"}, b"")
     server.routes["/v.mp4"] = (200, {}, MP4)
     server.routes["/inside"] = (302, {"Location": "http://10.1.2.3/v.mp4"}, b"")
-    with downloads.fetch_video(server.url + "/ok") as video:
-        assert video.read() == MP4
+    assert stored(downloads.keep(server.url + "/ok", NAME)) == MP4
     with pytest.raises(downloads.DownloadError, match="inside this network"):
-        downloads.fetch_video(server.url + "/inside")
+        downloads.keep(server.url + "/inside", NAME)
 
 
 def test_it_gives_up_after_too_many_redirects(server):
     server.routes["/loop"] = (302, {"Location": "/loop"}, b"")
     with pytest.raises(downloads.DownloadError, match="redirected too many times"):
-        downloads.fetch_video(server.url + "/loop")
+        downloads.keep(server.url + "/loop", NAME)
 
 
 def test_it_refuses_more_bytes_than_the_cap(server):
     server.routes["/big.mp4"] = (200, {}, MP4)
     with pytest.raises(downloads.DownloadError, match="larger than") as error:
-        downloads.fetch_video(server.url + "/big.mp4", max_bytes=len(MP4) - 1)
+        downloads.keep(server.url + "/big.mp4", NAME, max_bytes=len(MP4) - 1)
     assert error.value.permanent
 
 
 def test_it_keeps_only_an_mp4(server):
     server.routes["/page"] = (200, {"Content-Type": "text/html"}, b"<html>not a video</html>")
     with pytest.raises(downloads.DownloadError, match="not an MP4"):
-        downloads.fetch_video(server.url + "/page")
+        downloads.keep(server.url + "/page", NAME)
 
 
 def test_an_expired_link_is_given_up_but_a_server_error_is_retried(server):
     server.routes["/gone.mp4"] = (410, {}, b"")
     server.routes["/broken.mp4"] = (503, {}, b"")
     with pytest.raises(downloads.DownloadError, match="expired") as gone:
-        downloads.fetch_video(server.url + "/gone.mp4")
+        downloads.keep(server.url + "/gone.mp4", NAME)
     with pytest.raises(downloads.DownloadError, match="503") as broken:
-        downloads.fetch_video(server.url + "/broken.mp4")
+        downloads.keep(server.url + "/broken.mp4", NAME)
     assert gone.value.permanent and not broken.value.permanent
+
+
+@pytest.mark.parametrize("path, route", [
+    ("/big.mp4", (200, {}, MP4 * 3)), ("/page", (200, {}, b"<html>" + b"x" * 5000)),
+])
+def test_a_refused_download_leaves_nothing_in_storage(server, path, route):
+    server.routes[path] = route
+    with pytest.raises(downloads.DownloadError):
+        downloads.keep(server.url + path, NAME, max_bytes=len(MP4) * 2)
+    assert not default_storage.exists(NAME)

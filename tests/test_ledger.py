@@ -176,10 +176,12 @@ def test_our_own_decisions_write_no_money(make_job):
     assert fresh(overdue).cost == Decimal("0.600")
 
 
-def test_a_refund_and_a_correction_count_in_the_period_of_their_charge(make_job):
-    job = submitted(make_job, amount=None)
+def test_a_refund_and_a_correction_count_in_the_period_of_their_charge(make_job, owner, at):
+    from spend.models import DailySpend
+
     charged_at = timezone.now() - timedelta(days=40)
-    LedgerEntry.objects.filter(job=job).update(counts_at=charged_at, created_at=charged_at)
+    with at(charged_at):
+        job = submitted(make_job, amount=None)
     tasks.apply_state(fresh(job), shortapi.JobState(status=3, refunded=True,
                                                     amount=Decimal("0.35")))
     later = LedgerEntry.objects.filter(job=job).exclude(kind=CHARGE)
@@ -187,12 +189,30 @@ def test_a_refund_and_a_correction_count_in_the_period_of_their_charge(make_job)
     assert all(entry.counts_at == charged_at for entry in later)
     assert all(entry.created_at > charged_at + timedelta(days=39) for entry in later)
     assert fresh(job).cost == 0
+    # and the daily totals put all three on the charge's day
+    [day] = DailySpend.objects.filter(user=owner)
+    assert day.day == timezone.localdate(charged_at) and day.net == 0
 
 
-def test_the_gallery_reads_each_cost_from_the_ledger_in_one_query(make_job, owner,
-                                                                   django_assert_num_queries):
+def test_each_jobs_cost_is_what_its_entries_add_up_to_and_is_read_with_the_job(
+        make_job, owner, django_assert_num_queries):
     jobs = [submitted(make_job, "0.300") for _ in range(3)]
     jobs[0].mark_failed("gone", refunded=True)
+    jobs[1].record_creation("sa-second", Decimal("0.250"))
     with django_assert_num_queries(1):
-        costs = sorted(j.cost for j in Job.objects.owned_by(owner).with_cost())
-    assert costs == [Decimal("0"), Decimal("0.300"), Decimal("0.300")]
+        costs = sorted(j.cost for j in Job.objects.owned_by(owner))
+    assert costs == [Decimal("0"), Decimal("0.300"), Decimal("0.550")]
+    for job in Job.objects.all():
+        assert job.cost == LedgerEntry.total(LedgerEntry.objects.filter(job=job))
+
+
+def test_the_daily_totals_follow_every_entry(make_job, owner):
+    from spend.models import DailySpend
+
+    job = submitted(make_job, amount=None)
+    tasks.apply_state(fresh(job), shortapi.JobState(status=3, refunded=True,
+                                                    amount=Decimal("0.35")))
+    day = DailySpend.objects.get(user=owner)
+    assert (day.charged, day.corrected, day.refunded, day.jobs) == (
+        Decimal("0.300"), Decimal("0.050"), Decimal("-0.350"), 1)
+    assert day.net == LedgerEntry.total(LedgerEntry.objects.all()) == 0

@@ -15,6 +15,11 @@ MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 2000
 REAL_GETADDRINFO = socket.getaddrinfo
 
 
+def fetch(url, **limits):
+    """The body at `url`, read whole through the seam."""
+    return outbound.download(url, lambda body: body.read(), **limits)
+
+
 class Recorder:
     """A local HTTP server that records what reaches it and answers with an MP4."""
 
@@ -85,7 +90,7 @@ def test_it_connects_to_the_very_address_it_checked(monkeypatch, connections, se
     lookups = resolver(monkeypatch, ["93.184.216.34", "127.0.0.1"])
 
     with pytest.raises(outbound.DownloadError):
-        outbound.download("http://rebind.test:8080/v.mp4", max_bytes=10_000, seconds=5)
+        fetch("http://rebind.test:8080/v.mp4", max_bytes=10_000, seconds=5)
 
     assert lookups == ["93.184.216.34"]
     assert connections == [("93.184.216.34", 8080)]
@@ -97,7 +102,7 @@ def test_a_name_that_resolves_inside_is_refused_before_connecting(monkeypatch, c
     resolver(monkeypatch, ["10.0.0.7"])
 
     with pytest.raises(outbound.DownloadError, match="inside this network") as error:
-        outbound.download("http://rebind.test/v.mp4", max_bytes=10_000, seconds=5)
+        fetch("http://rebind.test/v.mp4", max_bytes=10_000, seconds=5)
 
     assert error.value.permanent
     assert connections == []
@@ -108,18 +113,16 @@ def test_a_trusted_host_is_matched_by_its_parsed_name_not_a_prefix(recorder, set
     settings.SHORTAPI_BASE_URL = "http://127.0.0.1:8001"
     # "127.0.0.1:8001" is only the user part here; the host is 10.1.2.3
     with pytest.raises(outbound.DownloadError, match="inside this network"):
-        outbound.download("http://127.0.0.1:8001@10.1.2.3/v.mp4", max_bytes=10_000, seconds=5)
+        fetch("http://127.0.0.1:8001@10.1.2.3/v.mp4", max_bytes=10_000, seconds=5)
     assert connections == []
 
 
 def test_shortapis_own_host_and_port_are_trusted_but_not_its_other_ports(recorder, settings):
     settings.SHORTAPI_BASE_URL = f"http://127.0.0.1:{recorder.port}"
-    with outbound.download(f"http://127.0.0.1:{recorder.port}/v.mp4", max_bytes=10_000,
-                           seconds=5) as kept:
-        assert kept.read() == MP4
+    assert fetch(f"http://127.0.0.1:{recorder.port}/v.mp4", max_bytes=10_000, seconds=5) == MP4
     settings.SHORTAPI_BASE_URL = f"http://127.0.0.1:{recorder.port + 1}"
     with pytest.raises(outbound.DownloadError, match="inside this network"):
-        outbound.download(f"http://127.0.0.1:{recorder.port}/v.mp4", max_bytes=10_000, seconds=5)
+        fetch(f"http://127.0.0.1:{recorder.port}/v.mp4", max_bytes=10_000, seconds=5)
     assert len(recorder.hits) == 1
 
 
@@ -155,13 +158,12 @@ def test_proxy_variables_are_ignored_unless_a_setting_allows_them(recorder, prox
     settings.KLING_DOWNLOAD_ALLOWED_HOSTS = ["127.0.0.1"]
     target = f"http://127.0.0.1:{recorder.port}/v.mp4"
 
-    with outbound.download(target, max_bytes=10_000, seconds=5) as kept:
-        assert kept.read() == MP4
+    assert fetch(target, max_bytes=10_000, seconds=5) == MP4
     assert seen == [] and len(recorder.hits) == 1
 
     settings.KLING_OUTBOUND_ENV_PROXY = True
     with pytest.raises(outbound.DownloadError, match="HTTP 502"):
-        outbound.download(target, max_bytes=10_000, seconds=5)
+        fetch(target, max_bytes=10_000, seconds=5)
     assert seen == [target]
 
 
@@ -214,8 +216,7 @@ def test_the_deadline_holds_against_a_slow_trickle(settings, where):
     started = time.monotonic()
     try:
         with pytest.raises(outbound.DownloadError, match="took too long") as error:
-            outbound.download(f"http://127.0.0.1:{trickle.port}/v.mp4", max_bytes=10**6,
-                              seconds=1.5)
+            fetch(f"http://127.0.0.1:{trickle.port}/v.mp4", max_bytes=10**6, seconds=1.5)
     finally:
         trickle.close()
     assert time.monotonic() - started < 4

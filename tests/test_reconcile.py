@@ -129,10 +129,10 @@ def test_a_job_we_failed_that_shortapi_finished_becomes_a_success_with_its_video
 
 
 def test_an_amount_shortapi_names_that_differs_is_corrected_in_the_charges_period(make_job,
-                                                                                  book):
-    job = charged_job(make_job, "sa-1", "0.300")
+                                                                                  book, at):
     last_month = timezone.now() - timedelta(days=35)
-    LedgerEntry.objects.filter(job=job).update(counts_at=last_month)
+    with at(last_month):
+        job = charged_job(make_job, "sa-1", "0.300")
     book["sa-1"] = shortapi.JobState(status=2, video_url="https://x/v.mp4",
                                      amount=Decimal("0.286"))
     call_command("reconcile", "--since", str(TODAY - timedelta(days=40)), "--fix",

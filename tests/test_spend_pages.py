@@ -27,16 +27,14 @@ def charged(make_job, user, model_id, amount, fail=False):
 
 
 @pytest.fixture
-def ledger(make_job, owner, other):
+def ledger(make_job, owner, other, at):
     """A known ledger: this month 0.600 + (1.070 - 1.070) for the owner, 0.715 for the other
     person; and 5.000 forty days ago, outside this month."""
     charged(make_job, owner, KLING_26, "0.600")
     charged(make_job, owner, KLING_30, "1.070", fail=True)
     charged(make_job, other, KLING_30, "0.715")
-    old = charged(make_job, other, KLING_26, "5.000")
-    forty_days_ago = timezone.now() - timedelta(days=40)
-    LedgerEntry.objects.filter(job=old).update(created_at=forty_days_ago,
-                                               counts_at=forty_days_ago)
+    with at(timezone.now() - timedelta(days=40)):
+        charged(make_job, other, KLING_26, "5.000")
 
 
 def figure(html, role):

@@ -475,10 +475,10 @@ def test_it_notes_a_failed_download_and_counts_the_try_when_it_starts(make_job, 
 def test_a_try_that_never_ends_still_counts(make_job, files, monkeypatch):
     job = succeeded_at(make_job, files.serve("/result/5.mp4", MP4))
 
-    def killed(url):
+    def killed(url, name):
         raise SystemExit("the worker was killed at its timeout")
 
-    monkeypatch.setattr(tasks.downloads, "fetch_video", killed)
+    monkeypatch.setattr(tasks.downloads, "keep", killed)
     with pytest.raises(SystemExit):
         tasks.keep_video(job.pk)
     assert fresh(job).video_attempts == 1

@@ -181,7 +181,7 @@ def test_a_forged_success_callback_makes_the_app_download_and_show_nothing(
     job.mark_submitted("sa-real", Decimal("0.300"))
     fake.states["sa-real"] = shortapi.JobState(status=shortapi.PROCESSING)
     fetched = []
-    monkeypatch.setattr(tasks.downloads, "fetch_video", lambda url, *a, **k: fetched.append(url))
+    monkeypatch.setattr(tasks.downloads, "keep", lambda url, *a, **k: fetched.append(url))
     # The queue runs the task at once, as a worker would.
     monkeypatch.setattr("jobs.views.async_task", lambda func, *args, **kwargs: func(*args))
     forged = {"job_id": "sa-real", "status": 2,

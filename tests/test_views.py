@@ -1,5 +1,7 @@
 """The pages and endpoints: who may reach what, and what each page shows."""
 
+import html
+import re
 from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
@@ -128,19 +130,34 @@ def test_it_hides_a_job_and_an_upload_from_everyone_but_the_owner(request, site,
 
 def test_it_shows_only_the_owners_jobs_newest_first_twelve_a_page(owner, other, make_job):
     now = timezone.now()
-    jobs = [make_job(created_at=now - timedelta(minutes=age)) for age in range(13)]
+    jobs = [make_job(created_at=now - timedelta(minutes=age)) for age in range(25)]
+    # two at the very same moment: the id orders them, and neither is skipped or repeated
+    jobs.append(make_job(created_at=jobs[-1].created_at))
+    jobs[-2:] = sorted(jobs[-2:], key=lambda job: -job.pk)
     strangers = make_job(user=other, created_at=now)
     client = signed_in(owner)
 
-    first = client.get(reverse("gallery"))
-    second = client.get(reverse("gallery"), {"page": 2})
-
-    assert [job.pk for job in first.context["page"]] == [job.pk for job in jobs[:12]]
-    assert [job.pk for job in second.context["page"]] == [jobs[12].pk]
-    assert first.context["page"].paginator.num_pages == 2
-    assert "Page 2 of 2" in second.content.decode()
-    for response in (first, second):
+    pages, response = [], client.get(reverse("gallery"))
+    while True:
+        pages.append([job.pk for job in response.context["page"]])
         assert f'data-job="{strangers.pk}"' not in response.content.decode()
+        older = re.search(r'href="\?([^"]+)" rel="next"', response.content.decode())
+        if not older:
+            break
+        response = client.get(reverse("gallery") + "?" + html.unescape(older.group(1)))
+
+    assert [len(page) for page in pages] == [12, 12, 2]
+    assert sum(pages, []) == [job.pk for job in jobs]
+    # and back again
+    newer = re.search(r'href="\?([^"]+)" rel="prev"', response.content.decode()).group(1)
+    back = client.get(reverse("gallery") + "?" + html.unescape(newer))
+    assert [job.pk for job in back.context["page"]] == pages[1]
+
+
+def test_a_cursor_that_does_not_parse_shows_the_newest_page(owner, make_job):
+    job = make_job()
+    response = signed_in(owner).get(reverse("gallery"), {"before": "not-a-cursor"})
+    assert [j.pk for j in response.context["page"]] == [job.pk]
 
 
 def test_it_shows_every_parameter_the_estimate_and_the_charge(owner, make_job):

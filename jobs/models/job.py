@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import models, transaction
-from django.db.models import Case, F, Q, Sum, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.db.transaction import on_commit
 from django.urls import reverse
 from django.utils import timezone
@@ -66,13 +66,6 @@ class JobQuerySet(models.QuerySet):
         """Jobs with no task of theirs waiting in the queue (or one waiting so long that the
         broker must have lost it)."""
         return self.filter(Q(task_queued_at=None) | Q(task_queued_at__lt=now - TASK_LOST_AFTER))
-
-    def with_cost(self):
-        """Each job's ledger total in the same query (read by `Job.cost`)."""
-        # An aggregate drops Meta.ordering, so it is restated.
-        return self.annotate(ledger_total=Sum("ledger_entries__amount")).order_by(
-            *Job._meta.ordering)
-
 
 class Job(models.Model):
     class Status(models.TextChoices):
@@ -158,6 +151,9 @@ class Job(models.Model):
     estimate = models.DecimalField(max_digits=10, decimal_places=3)
     shortapi_job_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
     amount = models.DecimalField("charged", max_digits=10, decimal_places=3, null=True, blank=True)
+    # What the job's ledger entries add up to (charges less refunds, with corrections), kept by
+    # spend.policy in the transaction of each entry.
+    cost = models.DecimalField(max_digits=10, decimal_places=3, default=Decimal("0"))
     refunded = models.BooleanField(default=False)
 
     callback_token = models.CharField(max_length=64, unique=True, default=_new_token,
@@ -182,7 +178,10 @@ class Job(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["owner", "-created_at"]),
+            # a person's jobs, page after page (jobs/paging.py)
+            models.Index(fields=["owner", "-created_at", "-id"], name="jobs_job_owner_newest"),
+            models.Index(fields=["owner", "status"], name="jobs_job_owner_status"),
+            models.Index(fields=["status", "finished_at"], name="jobs_job_status_finished"),
             models.Index(fields=["next_poll_at"], condition=Q(next_poll_at__isnull=False),
                          name="jobs_job_due_polls"),
             models.Index(fields=["next_attempt_at"], condition=Q(next_attempt_at__isnull=False),
@@ -266,13 +265,6 @@ class Job(models.Model):
         if not Job.objects.filter(pk=self.pk, poster="").update(poster=self.poster.name):
             default_storage.delete(self.poster.name)  # another request made it first
             self.refresh_from_db(fields=["poster"])
-
-    @property
-    def cost(self):
-        """What the job really costs: what its ledger entries add up to (charge less refund)."""
-        if hasattr(self, "ledger_total"):
-            return self.ledger_total or Decimal("0")
-        return self.ledger_entries.aggregate(total=Sum("amount"))["total"] or Decimal("0")
 
     # State changes. Each returns True when this call moved the job, False when another process
     # already had (or the job is somewhere the change does not apply).
@@ -425,11 +417,11 @@ class Job(models.Model):
             video_attempts=self.video_attempts, video_attempts__lt=self.MAX_VIDEO_ATTEMPTS,
         ).update(video_attempts=attempt, next_attempt_at=due) == 1
 
-    def store_video(self, name, content):
-        """Keep the downloaded copy; only a succeeded job has one."""
-        self.video.save(name, content, save=False)
+    def store_video(self, name):
+        """The video is kept in storage under `name`; only a succeeded job has one."""
         Job.objects.filter(pk=self.pk, status=self.Status.SUCCEEDED).update(
-            video=self.video.name, video_error="", next_attempt_at=None)
+            video=name, video_error="", next_attempt_at=None)
+        self.video = name
 
     def note_video_error(self, reason, give_up=False):
         changes = {"video_error": reason}
