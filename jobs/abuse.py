@@ -6,10 +6,14 @@ limits here use the same answer.
 
 A rate limit counts requests in fixed windows in the shared cache: Redis with REDIS_URL (exact
 across every host), otherwise a file cache the processes of one machine share (it may miss a
-count when two requests land in the same instant, never more).
+count when two requests land in the same instant, never more). Callbacks, the one hot path, are
+counted in each web process's memory instead, which costs nothing next to a database lookup: the
+limit then holds per process (a few per host), enough to stop a flood or a token guesser.
 """
 
+import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -59,6 +63,26 @@ def wait_for(limit, key):
     except ValueError:  # expired between add and incr
         cache.set(cache_key, 1, limit.seconds + 10)
         count = 1
+    if count <= limit.count:
+        return 0
+    return int(limit.seconds - now % limit.seconds) + 1
+
+
+_local_counts = Counter()
+_local_lock = threading.Lock()
+_local_window = [0]
+
+
+def wait_for_here(limit, key):
+    """As `wait_for`, counted in this process's memory."""
+    now = time.time()
+    window = int(now // limit.seconds)
+    with _local_lock:
+        if window != _local_window[0]:
+            _local_counts.clear()
+            _local_window[0] = window
+        _local_counts[limit.name, key] += 1
+        count = _local_counts[limit.name, key]
     if count <= limit.count:
         return 0
     return int(limit.seconds - now % limit.seconds) + 1

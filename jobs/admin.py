@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 
-from jobs import shortapi, tasks
+from jobs import catalogue, shortapi, tasks
 from jobs.models import Element, Job, Shot
 
 
@@ -32,17 +32,30 @@ class ResolveForm(forms.Form):
                   "empty if ShortAPI has no job for it.")
 
 
+class ModeFilter(admin.SimpleListFilter):
+    """The catalogue's modes, without reading every job to find which exist."""
+
+    title, parameter_name = "mode", "mode"
+
+    def lookups(self, request, model_admin):
+        return list(catalogue.MODE_LABELS.items())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(mode=self.value()) if self.value() else queryset
+
+
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     inlines = [ShotInline, ElementInline]
     list_display = ["id", "owner", "status", "model_id", "mode", "duration", "estimate", "amount",
                     "refunded", "created_at"]
-    list_filter = ["status", "model_id", "mode", "refunded", "created_at"]
+    list_filter = ["status", "model_id", ModeFilter, "refunded", "created_at"]
     search_fields = ["id", "owner__username", "prompt", "shortapi_job_id"]
     list_select_related = ["owner"]
     # no full count or date drill-down: both read every row, and the list has to stay quick at
     # a hundred thousand jobs
     show_full_result_count = False
+    list_per_page = 25
     readonly_fields = ["status", "shortapi_job_id", "amount", "refunded", "estimate", "error",
                        "video_url", "video", "video_error", "submit_attempts", "submitted_at",
                        "finished_at", "created_at", "last_polled_at", "next_poll_at",

@@ -19,16 +19,17 @@ __all__ = ["DownloadError", "keep"]
 DEADLINE_SECONDS = 120
 
 
-def keep(url, name, max_bytes=None, deadline_seconds=DEADLINE_SECONDS):
-    """Store the MP4 at `url` under `name` in storage; the name it was stored under, or
-    DownloadError saying what went wrong."""
+def keep(url, name, max_bytes=None, deadline_seconds=DEADLINE_SECONDS, storage=None):
+    """Store the MP4 at `url` under `name` in `storage` (the default one); the name it was
+    stored under, or DownloadError saying what went wrong."""
+    storage = storage or default_storage
 
     def store(body):
         try:
-            return default_storage.save(name, File(body, name=name))
+            return storage.save(name, File(body, name=name))
         except BaseException:
-            if default_storage.exists(name):  # a half-written file on local storage
-                default_storage.delete(name)
+            if storage.exists(name):  # a half-written file on local storage
+                storage.delete(name)
             raise
 
     return outbound.download(url, store, max_bytes=max_bytes or settings.KLING_VIDEO_MAX_BYTES,

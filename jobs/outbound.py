@@ -217,7 +217,9 @@ def download(url, store, *, max_bytes, seconds, accept=None, http=None):
                         url = urljoin(url, response.headers["Location"])
                         continue
                     _check_answer(response, max_bytes)
-                    return store(Body(response.raw, max_bytes, accept))
+                    # buffered, so that read(n) gives n bytes: object storage sizes its parts,
+                    # and would read a short answer to mean a small file and take the rest whole
+                    return store(io.BufferedReader(Body(response.raw, max_bytes, accept), CHUNK))
         raise DownloadError("the address redirected too many times", permanent=True)
     except Refused as refused:
         raise DownloadError(f"the address points inside this network ({refused}), which is "

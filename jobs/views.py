@@ -20,7 +20,7 @@ from django_q.tasks import async_task
 
 from jobs import abuse, catalogue, images, media, paging, shortapi, tasks
 from jobs.forms import ComposeForm
-from jobs.models import Element, Job
+from jobs.models import TASK_LOST_AFTER, Element, Job
 from jobs.staging import staged_name
 from spend import budgets
 
@@ -177,23 +177,38 @@ def signed_image(request, token):
 @csrf_exempt
 @require_POST
 def shortapi_callback(request, token):
-    """A hint that a job changed. One indexed lookup, one conditional update and at most one
-    queued task, however many callbacks arrive: a task already waiting covers them all."""
-    if abuse.wait_for(abuse.callback_limit(), abuse.client_ip(request)):
+    """A hint that a job changed. One indexed lookup, then (unless a task for the job already
+    waits, which covers this change too) one conditional update and one queued task: however
+    many callbacks arrive, a job has at most one task waiting."""
+    if abuse.wait_for_here(abuse.callback_limit(), abuse.client_ip(request)):
         return JsonResponse({"ok": False, "error": "Too many callbacks from this address."},
                             status=429)
-    job = Job.objects.filter(callback_token=token).only(
-        "pk", "status", "callback_token", "shortapi_job_id").first()
-    if job is None or not hmac.compare_digest(job.callback_token, token):
+    found = Job.objects.callback_target(token)
+    if found is None or not hmac.compare_digest(found[4], token):
         raise Http404("Unknown callback")
+    pk, status, shortapi_job_id, task_queued_at, _ = found
+    now = timezone.now()
+    if task_queued_at and task_queued_at > now - TASK_LOST_AFTER:
+        return JsonResponse({"ok": True})  # a task already waits: it will see this change too
+    # The body is unsigned, so it is only a hint: the task asks ShortAPI itself what happened.
+    if Job.Status.awaiting_id(status, shortapi_job_id):
+        # The create call's answer was lost; only ShortAPI knows this URL, so the id it names
+        # is worth asking ShortAPI about.
+        hinted = shortapi.callback_job_id(request.body)
+        if hinted and Job.queue_task_once(pk, now):
+            async_task(tasks.resolve_unknown, pk, hinted, task_name=f"resolve-{pk}")
+    elif status in Job.Status.reported_by_shortapi():
+        if Job.queue_task_once(pk, now):
+            async_task(tasks.refresh_job, pk, task_name=f"callback-{pk}")
+    return JsonResponse({"ok": True})  # a task already waits: it will see this change too
     # The body is unsigned, so it is only a hint: the task asks ShortAPI itself what happened.
     if job.awaits_its_id:
         # The create call's answer was lost; only ShortAPI knows this URL, so the id it names
         # is worth asking ShortAPI about.
         hinted = shortapi.callback_job_id(request.body)
-        if hinted and Job.queue_task_once(job.pk, timezone.now()):
+        if hinted and Job.queue_task_once(job.pk, now):
             async_task(tasks.resolve_unknown, job.pk, hinted, task_name=f"resolve-{job.pk}")
     elif job.status in Job.Status.reported_by_shortapi():
-        if Job.queue_task_once(job.pk, timezone.now()):
+        if Job.queue_task_once(job.pk, now):
             async_task(tasks.refresh_job, job.pk, task_name=f"callback-{job.pk}")
     return JsonResponse({"ok": True})

@@ -148,8 +148,8 @@ except ValueError as error:
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL and IMMEDIATE transactions let the web process and the ORM broker's workers share one
-    # SQLite file without "database is locked".
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # SQLite file without "database is locked". Connections are kept (a SQLite connection holds
+    # no lock between transactions), so a request does not pay for opening one.
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
@@ -174,7 +174,9 @@ Q_CLUSTER = {
     "max_attempts": 1,
     "ack_failures": True,
     "catch_up": False,
-    "save_limit": 500,
+    # successes are not kept (each would cost the monitor a write and a prune); failures are,
+    # in the admin under "Failed tasks"
+    "save_limit": -1,
     "poll": 0.5,
     "label": "Task queue",
 }
@@ -247,9 +249,22 @@ OBJECT_STORAGE = bool(AWS_STORAGE_BUCKET_NAME)
 AWS_S3_ENDPOINT_URL = env_url("AWS_S3_ENDPOINT_URL") or None
 AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
 KLING_PRESIGNED_URL_SECONDS = env_int("KLING_PRESIGNED_URL_SECONDS", 300, minimum=60)
-if OBJECT_STORAGE:
+# A kept video streams up in 8 MB parts, two at a time, and at most two more read ahead: a
+# bounded buffer (about 40 MB), never the whole video.
+S3_TRANSFER = {"multipart_threshold": 8 * 2**20, "multipart_chunksize": 8 * 2**20,
+               "max_concurrency": 2}
+S3_TRANSFER_QUEUE = 2
+
+
+def s3_transfer_config():
     from boto3.s3.transfer import TransferConfig
 
+    config = TransferConfig(**S3_TRANSFER)
+    # boto3 takes these only as attributes; without them it reads the whole stream ahead
+    config.max_request_queue_size = config.max_submission_queue_size = S3_TRANSFER_QUEUE
+    return config
+
+if OBJECT_STORAGE:
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -263,9 +278,7 @@ if OBJECT_STORAGE:
             "addressing_style": "path" if AWS_S3_ENDPOINT_URL else None,
             # names are never reused, so no existence check before each write
             "file_overwrite": True,
-            # a kept video streams up in 8 MB parts, two at a time: a bounded buffer
-            "transfer_config": TransferConfig(multipart_threshold=8 * 2**20,
-                                              multipart_chunksize=8 * 2**20, max_concurrency=2),
+            "transfer_config": s3_transfer_config(),
         },
     }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

@@ -2,17 +2,32 @@
 
 from django.contrib import admin
 
+from jobs import catalogue
 from spend.models import Budget, Discrepancy, LedgerEntry
+
+
+class ModelFilter(admin.SimpleListFilter):
+    """The catalogue's models, without reading every entry to find which exist."""
+
+    title, parameter_name = "model", "model_id"
+
+    def lookups(self, request, model_admin):
+        return [(model.id, model.label) for model in catalogue.MODELS.values()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(model_id=self.value()) if self.value() else queryset
 
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(admin.ModelAdmin):
     list_display = ["created_at", "counts_at", "user", "job", "shortapi_job_id", "kind", "basis",
                     "amount", "model_id"]
-    list_filter = ["kind", "basis", "model_id", "counts_at", "user"]
+    list_filter = ["kind", "basis", ModelFilter, "counts_at", "user"]
     search_fields = ["user__username", "job__id", "shortapi_job_id"]
     list_select_related = ["user", "job"]
+    # as the job list: no full count, a page of 25
     show_full_result_count = False
+    list_per_page = 25
 
     def has_add_permission(self, request):
         return False

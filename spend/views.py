@@ -16,12 +16,12 @@ from jobs import paging
 from jobs.models import Job
 from spend import budgets, reconcile, reports
 from spend.forms import DateRangeForm, range_from
-from spend.models import Discrepancy, LedgerEntry
+from spend.models import Discrepancy
 
 LISTED_TOP = 10
 # Lists on the money pages stop here, so a page costs the same however long the history: the
 # ledger's CSV and the admin have everything.
-LISTED = 50
+LISTED = 20
 JOBS_PER_PAGE = 25
 
 
@@ -37,7 +37,7 @@ def my_spend(request):
         "chart": reports.bar_chart(reports.per_day(days, period)),
         "per_model": reports.per_model(days),
         "page": paging.paginate(jobs, request.GET, JOBS_PER_PAGE),
-        "pending": budgets.not_final(Job.objects.owned_by(request.user))[:LISTED],
+        "pending": budgets.not_final(Job.objects.owned_by(request.user), LISTED),
     })
 
 
@@ -66,7 +66,7 @@ def review(request):
                                      finished_at__lt=end).select_related("owner")
         .order_by("-finished_at")[:LISTED],
         "budget_use": [(person, standings[person.pk]) for person in people],
-        "pending": budgets.not_final(Job.objects.select_related("owner"))[:LISTED],
+        "pending": budgets.not_final(Job.objects.select_related("owner"), LISTED),
         "discrepancies": Discrepancy.objects.filter(fixed_at=None).select_related("job")[:LISTED],
         "query": request.GET.urlencode(),
     })

@@ -3,16 +3,19 @@ different speeds can be compared. Not a test: nothing here passes or fails.
 
     .venv/bin/python -m tests.benchmarks
 
-- download memory: peak Python memory while keeping a 64 MB video, as a share of its size,
-  against reading the same video into memory;
-- gallery costs: queries and time to show a page of 12 jobs' costs with the ledger summed in the
-  gallery's one query, against one query per job;
+- keeping a video: peak Python memory while keeping a 256 MB video, as a share of its size,
+  streamed into local storage and into an S3 bucket, against reading it into memory;
 - upload checks: time to check (decode and rewrite) a 24-megapixel JPEG, per megapixel, and the
   peak memory of one check of the largest images allowed, against the bound uploads.py states;
 - simulator rendering: seconds of work per second of video made;
 - polling against callbacks: 100 queued jobs through a real stack (gunicorn, qcluster with its
   dispatcher, the simulator finishing each job in 4 s), end to end with the video kept, without
-  callbacks against with them.
+  callbacks against with them;
+- pages: gallery, My spend, the spend review and the admin's job and ledger lists for 10,000 and
+  100,000 jobs against 24, on SQLite and PostgreSQL (tests/bench_pages.py);
+- callbacks: requests per second and p99 of the callback endpoint against a trivial view, with
+  wrk, on the embedded default and PostgreSQL + Redis, and tasks queued per job;
+- creates: 200 queued jobs reaching ShortAPI through the app against a plain loop.
 """
 
 import io
@@ -22,7 +25,6 @@ import tempfile
 import threading
 import time
 import tracemalloc
-from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -37,14 +39,10 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.contrib.auth.models import User  # noqa: E402
 from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, reset_queries  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from jobs import catalogue, downloads, uploads  # noqa: E402
-from jobs.models import Job  # noqa: E402
+from jobs import downloads, uploads  # noqa: E402
 
 
 def peak_memory(action):
@@ -58,7 +56,15 @@ def peak_memory(action):
 
 
 def bench_download_memory():
-    size = 64 * 1024 * 1024
+    """Keeping a 256 MB video: peak Python memory as a share of its size, streamed into local
+    storage and into an S3 bucket (moto's server), against reading it into memory."""
+    from storages.backends.s3 import S3Storage
+
+    from klingstudio.settings import s3_transfer_config
+
+    from tests.stack import S3Server
+
+    size = 256 * 1024 * 1024
     body = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * (size - 12)
 
     class Handler(BaseHTTPRequestHandler):
@@ -76,65 +82,38 @@ def bench_download_memory():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/v.mp4"
     settings.KLING_DOWNLOAD_ALLOWED_HOSTS = ["127.0.0.1"]
-
-    def streamed():
-        with downloads.fetch_video(url, max_bytes=size * 2) as video:
-            return sum(len(chunk) for chunk in iter(lambda: video.read(1 << 20), b""))
+    s3 = S3Server(WORKDIR).start()
+    bucket = S3Storage(bucket_name=s3.BUCKET, endpoint_url=s3.url, region_name="us-east-1",
+                       access_key=s3.CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                       secret_key=s3.CREDENTIALS["AWS_SECRET_ACCESS_KEY"], addressing_style="path",
+                       transfer_config=s3_transfer_config())
 
     def in_memory():
         import requests
 
-        return len(requests.get(url, timeout=30).content)
-
-    kept, kept_time, got = peak_memory(streamed)
-    whole, whole_time, _ = peak_memory(in_memory)
-    server.shutdown()
-    assert got == size
-    return [
-        ("download: peak memory / video size, streamed to a spooled file", kept / size),
-        ("download: peak memory / video size, read into memory", whole / size),
-        ("download: streamed peak memory / in-memory peak memory", kept / whole),
-        ("download: streamed time / in-memory time", kept_time / whole_time),
-    ]
-
-
-def bench_gallery_costs():
-    call_command("migrate", verbosity=0)
-    owner = User.objects.create_user("bench")
-    frame = SimpleUploadedFile("f.png", _png(640, 400))
-    jobs = []
-    for n in range(120):
-        job = Job(owner=owner, model_id=catalogue.DEFAULT_MODEL, mode="pro", duration=5,
-                  prompt=f"bench {n}", estimate=Decimal("0.300"))
-        job.start_frame.save("f.png", frame, save=False)
-        job.save()
-        job.claim_for_submission()
-        job.mark_submitted(f"sa-{n}", Decimal("0.300"))
-        if n % 4 == 0:
-            job.mark_failed("bench", refunded=True)
-        jobs.append(job)
-    settings.DEBUG = True  # record queries
-
-    def summed_in_one_query():
-        return [j.cost for j in Job.objects.owned_by(owner).with_cost()[:12]]
-
-    def one_query_per_job():
-        return [j.cost for j in Job.objects.owned_by(owner)[:12]]
+        return len(requests.get(url, timeout=60).content)
 
     figures = {}
-    for name, action in (("one", summed_in_one_query), ("each", one_query_per_job)):
-        reset_queries()
-        started = time.perf_counter()
-        for _ in range(50):
-            costs = action()
-        figures[name] = (time.perf_counter() - started, len(connection.queries) / 50, costs)
-    settings.DEBUG = False
-    assert figures["one"][2] == figures["each"][2]
-    return [
-        ("gallery: queries per page, ledger summed in the page's query", figures["one"][1]),
-        ("gallery: queries per page, one cost query per job", figures["each"][1]),
-        ("gallery: time summed in one query / time with a query per job",
-         figures["one"][0] / figures["each"][0]),
+    try:
+        for name, keep in (("local storage", lambda: downloads.keep(url, "videos/b.mp4",
+                                                                    max_bytes=size * 2)),
+                           ("an S3 bucket", lambda: downloads.keep(url, "videos/b.mp4",
+                                                                   max_bytes=size * 2,
+                                                                   storage=bucket)),
+                           ("memory", in_memory)):
+            figures[name] = peak_memory(keep)
+        assert bucket.size("videos/b.mp4") == size
+    finally:
+        s3.stop()
+        server.shutdown()
+    whole = figures["memory"][0]
+    return [(f"keeping a 256 MB video: peak memory / size, streamed into {name}", peak / size)
+            for name, (peak, _, _) in figures.items() if name != "memory"] + [
+        ("keeping a 256 MB video: peak memory / size, read into memory", whole / size),
+        ("keeping a 256 MB video: peak streamed into the bucket / read into memory",
+         figures["an S3 bucket"][0] / whole),
+        ("keeping a 256 MB video: peak MB streamed into the bucket (8 MB parts, a bounded "
+         "buffer)", figures["an S3 bucket"][0] / 2**20),
     ]
 
 
@@ -201,25 +180,7 @@ def bench_polling_against_callbacks(jobs=100):
 
     from tests.stack import Stack
 
-    script = """
-import time
-from django.core.files.base import ContentFile
-from django.db import transaction
-from django.contrib.auth.models import User
-from jobs import catalogue, tasks
-from jobs.models import Job
-owner = User.objects.get(username="maya")
-model = catalogue.get(catalogue.DEFAULT_MODEL)
-frame = open(FRAME, "rb").read()
-with transaction.atomic():
-    for n in range(JOBS):
-        job = Job(owner=owner, model_id=model.id, mode="pro", duration=5, prompt=f"bench {n}",
-                  estimate=model.estimate("pro", 5, False))
-        job.start_frame.save("f.png", ContentFile(frame), save=False)
-        job.save()
-        tasks.enqueue_submission(job)
-print(time.time())
-"""
+    script = QUEUE_JOBS + "import time\nprint(time.time())\n"
     frame = WORKDIR / "bench-frame.png"
     frame.write_bytes(_png(640, 400))
     finished = {}
@@ -260,6 +221,192 @@ def _png(width, height):
     return buffer.getvalue()
 
 
+def bench_pages():
+    """Each page that lists history, for a person with 10,000 and with 100,000 jobs against one
+    with 24, on SQLite and (where it runs) PostgreSQL: time ratio and queries."""
+    import json
+    import subprocess
+
+    from tests.stack import Stack, postgres_available
+
+    rows = []
+    backends = [("SQLite", lambda n: {"KLING_VAR_DIR": str(WORKDIR / f"pages-{n}")})]
+    if postgres_available():
+        backends.append(("PostgreSQL", lambda n: {
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/kling_bench_pages_{n}"}))
+    for backend, env_for in backends:
+        figures = {}
+        for count in (24, 10_000, 100_000):
+            env = {**os.environ, **env_for(count)}
+            env.pop("DATABASE_URL", None) if backend == "SQLite" else None
+            if backend == "PostgreSQL":
+                Stack._postgres(f'DROP DATABASE IF EXISTS "kling_bench_pages_{count}" WITH (FORCE)')
+                Stack._postgres(f'CREATE DATABASE "kling_bench_pages_{count}"')
+            result = subprocess.run([sys.executable, "-m", "tests.bench_pages", str(count)],
+                                    env=env, capture_output=True, text=True, check=True)
+            figures[count] = json.loads(result.stdout.strip().splitlines()[-1])
+            if backend == "PostgreSQL":
+                Stack._postgres(f'DROP DATABASE IF EXISTS "kling_bench_pages_{count}" WITH (FORCE)')
+        for page, base in figures[24].items():
+            for count in (10_000, 100_000):
+                other = figures[count][page]
+                rows.append((f"pages ({backend}): {page}, {count:,} jobs / 24 jobs (target <= 1.5;"
+                             f" queries {base['queries']} -> {other['queries']})",
+                             other["ms"] / base["ms"]))
+    return rows
+
+
+def bench_callbacks():
+    """The ShortAPI callback endpoint against a trivial view on gunicorn as the Dockerfile runs
+    it (wrk, 10 s each), on the embedded default and on PostgreSQL + Redis; and the tasks a storm
+    of duplicate callbacks queues for 100 jobs."""
+    import shutil
+
+    from tests.stack import Stack, postgres_available, redis_available
+
+    if not shutil.which("wrk"):
+        return [("callbacks: wrk is not installed (apt-get install wrk); not measured", 0.0)]
+    rows = []
+    backends = ["embedded"] + (["postgres-redis"] if postgres_available() and redis_available()
+                               else [])
+    for backend in backends:
+        stack = Stack(Path(tempfile.mkdtemp(prefix="kling-bench-callbacks-")), backend,
+                      callbacks=True, extra_env={"WEB_CONCURRENCY": "2", "LOG_LEVEL": "WARNING",
+                                                 "KLING_CALLBACKS_PER_ADDRESS": str(10**9)})
+        stack.start()
+        try:
+            stack.stop_process("qcluster")  # queued tasks stay in the broker to be counted
+            tokens = stack.manage("shell", "-c", CALLBACK_JOBS).stdout.split()
+            script = stack.workdir / "callbacks.lua"
+            script.write_text("tokens = {" + ",".join(f'"{t}"' for t in tokens) + "}\n" +
+                              CALLBACK_LUA)
+            trivial = _wrk(stack.url + "/health/")
+            callback = _wrk(stack.url + "/", script)
+            queued = int(stack.manage("shell", "-c", QUEUED_TASKS).stdout.split()[-1])
+        finally:
+            stack.stop()
+        rows += [
+            (f"callbacks ({backend}): requests/s, callback / trivial view (target >= 0.5)",
+             callback["rps"] / trivial["rps"]),
+            (f"callbacks ({backend}): p99 ms of the callback (target < 50)", callback["p99"]),
+            (f"callbacks ({backend}): p99 ms of the trivial view", trivial["p99"]),
+            (f"callbacks ({backend}): tasks queued per job by {callback['requests']:,} callbacks",
+             queued / len(tokens)),
+        ]
+    return rows
+
+
+CALLBACK_JOBS = """
+from decimal import Decimal
+from django.contrib.auth.models import User
+from jobs.models import Job
+owner = User.objects.get(username="maya")
+for n in range(100):
+    job = Job.objects.create(owner=owner, model_id="kwaivgi/kling-2.6/image-to-video", mode="pro",
+                             duration=5, prompt=f"bench {n}", estimate=Decimal("0.3"),
+                             status="processing", shortapi_job_id=f"sa-bench-{n}")
+    print(job.callback_token)
+"""
+QUEUED_TASKS = """
+from django.conf import settings
+if "redis" in settings.Q_CLUSTER:
+    import redis
+    from django_q.brokers import get_broker
+    print(get_broker().queue_size())
+else:
+    from django_q.models import OrmQ
+    print(OrmQ.objects.count())
+"""
+CALLBACK_LUA = """
+request = function()
+  local token = tokens[math.random(#tokens)]
+  return wrk.format("POST", "/shortapi/callback/" .. token .. "/",
+                    {["Content-Type"] = "application/json"}, "{}")
+end
+"""
+
+
+def _wrk(url, script=None):
+    import re
+    import subprocess
+
+    command = ["wrk", "-t2", "-c16", "-d10s", "--latency", url]
+    if script:
+        command[1:1] = ["-s", str(script)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p99": float(p99.group(1)) * scale,
+            "requests": int(re.search(r"(\d+) requests in", out).group(1))}
+
+
+def bench_creates():
+    """Creates reaching ShortAPI from 200 queued jobs through a real stack, against a plain loop
+    sending the same 200 requests from as many threads as the stack has workers."""
+    import sqlite3
+    from concurrent.futures import ThreadPoolExecutor
+
+    from jobs import shortapi
+    from tests.stack import Stack
+
+    workers = 2
+    stack = Stack(Path(tempfile.mkdtemp(prefix="kling-bench-creates-")), "embedded",
+                  callbacks=True, extra_env={"KLING_WORKERS": str(workers),
+                                             "LOG_LEVEL": "WARNING"})
+    stack.start()
+    frame = WORKDIR / "bench-frame.png"
+    frame.write_bytes(_png(640, 400))
+    try:
+        stack.stop_process("qcluster")
+        stack.manage("shell", "-c", QUEUE_JOBS.replace("FRAME", repr(str(frame))).replace(
+            "JOBS", "200"))
+        started = time.perf_counter()
+        stack.spawn("qcluster", "manage.py", "qcluster")
+        while stack.simulator_stats()["created"] < 200:
+            time.sleep(0.1)
+        through_app = time.perf_counter() - started
+        database = sqlite3.connect(stack.workdir / "db.sqlite3")
+        assert database.execute("SELECT count(*) FROM jobs_job WHERE shortapi_job_id IS NOT NULL"
+                                ).fetchone()[0] == 200
+        database.close()
+        client = shortapi.Client(base_url=stack.simulator_url, key="local-simulator-key",
+                                 timeout=30)
+        image = "data:image/png;base64," + __import__("base64").b64encode(
+            frame.read_bytes()).decode()
+        args = {"mode": "pro", "prompt": "plain loop", "duration": "5", "image": image,
+                "generate_audio": False}
+        started = time.perf_counter()
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda _: client.create("kwaivgi/kling-2.6/image-to-video", args),
+                          range(200)))
+        plain = time.perf_counter() - started
+    finally:
+        stack.stop()
+    return [("creates: seconds for 200 queued jobs to reach ShortAPI through the app", through_app),
+            ("creates: seconds for the same 200 creates from a plain loop of 2 threads", plain),
+            ("creates: through the app / plain loop", through_app / plain)]
+
+
+QUEUE_JOBS = """
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.contrib.auth.models import User
+from jobs import catalogue, tasks
+from jobs.models import Job
+owner = User.objects.get(username="maya")
+model = catalogue.get(catalogue.DEFAULT_MODEL)
+frame = open(FRAME, "rb").read()
+with transaction.atomic():
+    for n in range(JOBS):
+        job = Job(owner=owner, model_id=model.id, mode="pro", duration=5, prompt=f"bench {n}",
+                  estimate=model.estimate("pro", 5, False))
+        job.start_frame.save("f.png", ContentFile(frame), save=False)
+        job.save()
+        tasks.enqueue_submission(job)
+"""
+
+
 def _png_rgba(width, height):
     buffer = io.BytesIO()
     gradient = Image.linear_gradient("L").resize((width, height))
@@ -276,8 +423,8 @@ def _jpeg(width, height):
 
 def main():
     rows = []
-    benches = [bench_download_memory, bench_gallery_costs, bench_upload_check,
-               bench_simulator_render, bench_polling_against_callbacks]
+    benches = [bench_download_memory, bench_upload_check, bench_simulator_render,
+               bench_polling_against_callbacks, bench_pages, bench_callbacks, bench_creates]
     chosen = [b for b in benches if any(name in b.__name__ for name in sys.argv[1:])] or benches
     for bench in chosen:
         rows += bench()

@@ -15,7 +15,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from jobs import dispatch, images, outage, staging, tasks, uploads
+from jobs import dispatch, outage, staging, tasks, uploads
 from jobs.models import Job
 from simulator.server import start_in_thread
 from tests.conftest import upload

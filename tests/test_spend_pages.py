@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from spend.models import Budget, LedgerEntry
+from spend.models import Budget
 
 pytestmark = pytest.mark.django_db
 KLING_26, KLING_30 = "kwaivgi/kling-2.6/image-to-video", "kwaivgi/kling-3.0/image-to-video"

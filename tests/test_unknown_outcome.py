@@ -5,13 +5,11 @@ twice."""
 import json
 import subprocess
 import sys
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.conf import settings as django_settings
 from django.urls import reverse
-from django.utils import timezone
 
 from jobs import shortapi, tasks
 from jobs.models import Job

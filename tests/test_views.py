@@ -385,6 +385,16 @@ def test_duplicate_callbacks_queue_one_refresh_and_one_during_it_queues_one_more
     assert enqueued == [(tasks.refresh_job, (job.pk,))] * 2
 
 
+def test_a_callback_queues_again_when_the_waiting_task_was_lost(make_job, enqueued):
+    from jobs.models import TASK_LOST_AFTER
+
+    job = make_job(status=Job.Status.PROCESSING, shortapi_job_id="sa-1",
+                   task_queued_at=timezone.now() - TASK_LOST_AFTER - timedelta(seconds=1))
+    callback_client().post(reverse("shortapi-callback", args=[job.callback_token]), {},
+                           content_type="application/json")
+    assert enqueued == [(tasks.refresh_job, (job.pk,))]
+
+
 def test_a_callback_about_a_finished_job_queues_nothing(make_job, enqueued):
     job = make_job(status=Job.Status.SUCCEEDED, shortapi_job_id="sa-1")
     callback_client().post(reverse("shortapi-callback", args=[job.callback_token]), {},

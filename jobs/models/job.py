@@ -11,15 +11,17 @@ import logging
 import secrets
 import uuid
 from datetime import timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.transaction import on_commit
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from jobs import catalogue, images, polling
 from spend import policy
@@ -29,6 +31,10 @@ log = logging.getLogger(__name__)
 # A queued task that has not started after this long was lost (a killed worker on Redis): the
 # broker redelivers unacknowledged tasks after `retry`, and a task runs for at most `timeout`.
 TASK_LOST_AFTER = timedelta(seconds=settings.Q_CLUSTER["retry"] + settings.Q_CLUSTER["timeout"])
+
+
+CALLBACK_LOOKUP = ("SELECT id, status, shortapi_job_id, task_queued_at, callback_token "
+                   "FROM jobs_job WHERE callback_token = %s")
 
 
 def _frame_path(job, filename):
@@ -61,6 +67,20 @@ class JobQuerySet(models.QuerySet):
     def sent(self):
         """Every job but drafts: what the gallery shows."""
         return self.exclude(status=Job.Status.DRAFT)
+
+    def callback_target(self, token):
+        """(pk, status, shortapi_job_id, task_queued_at, callback_token) of the job a callback
+        token names, or None: the callback endpoint's one indexed lookup, in plain SQL since it
+        is the hottest path there is (a storm of duplicate callbacks)."""
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(CALLBACK_LOOKUP, [token])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        queued = parse_datetime(row[3]) if isinstance(row[3], str) else row[3]
+        if queued is not None and timezone.is_naive(queued):  # SQLite keeps UTC, unmarked
+            queued = timezone.make_aware(queued, dt_timezone.utc)
+        return row[0], row[1], row[2], queued, row[4]
 
     def without_waiting_task(self, now):
         """Jobs with no task of theirs waiting in the queue (or one waiting so long that the
@@ -112,6 +132,12 @@ class Job(models.Model):
         @classmethod
         def watched(cls):
             return (cls.SUBMITTED, cls.PROCESSING)
+
+        @classmethod
+        def awaiting_id(cls, status, shortapi_job_id):
+            """Whether ShortAPI may have made such a job without our learning its id."""
+            return status in (cls.SUBMITTING, cls.UNKNOWN) or (
+                status == cls.STOPPED and not shortapi_job_id)
 
         @classmethod
         def reported_by_shortapi(cls):
@@ -182,6 +208,7 @@ class Job(models.Model):
             models.Index(fields=["owner", "-created_at", "-id"], name="jobs_job_owner_newest"),
             models.Index(fields=["owner", "status"], name="jobs_job_owner_status"),
             models.Index(fields=["status", "finished_at"], name="jobs_job_status_finished"),
+            models.Index(fields=["-cost", "-id"], name="jobs_job_costliest"),
             models.Index(fields=["next_poll_at"], condition=Q(next_poll_at__isnull=False),
                          name="jobs_job_due_polls"),
             models.Index(fields=["next_attempt_at"], condition=Q(next_attempt_at__isnull=False),
@@ -230,9 +257,7 @@ class Job(models.Model):
     def awaits_its_id(self):
         """Whether ShortAPI may have made this job without our learning its id: a callback that
         names one is worth asking ShortAPI about."""
-        S = self.Status
-        return self.status in (S.SUBMITTING, S.UNKNOWN) or (
-            self.status == S.STOPPED and not self.shortapi_job_id)
+        return self.Status.awaiting_id(self.status, self.shortapi_job_id)
 
     @property
     def charged_though_failed(self):
