@@ -200,15 +200,4 @@ def shortapi_callback(request, token):
     elif status in Job.Status.reported_by_shortapi():
         if Job.queue_task_once(pk, now):
             async_task(tasks.refresh_job, pk, task_name=f"callback-{pk}")
-    return JsonResponse({"ok": True})  # a task already waits: it will see this change too
-    # The body is unsigned, so it is only a hint: the task asks ShortAPI itself what happened.
-    if job.awaits_its_id:
-        # The create call's answer was lost; only ShortAPI knows this URL, so the id it names
-        # is worth asking ShortAPI about.
-        hinted = shortapi.callback_job_id(request.body)
-        if hinted and Job.queue_task_once(job.pk, now):
-            async_task(tasks.resolve_unknown, job.pk, hinted, task_name=f"resolve-{job.pk}")
-    elif job.status in Job.Status.reported_by_shortapi():
-        if Job.queue_task_once(job.pk, now):
-            async_task(tasks.refresh_job, job.pk, task_name=f"callback-{job.pk}")
     return JsonResponse({"ok": True})
