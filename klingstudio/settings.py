@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "jobs",
     "django_q",
     "spend",
+    "teams",
     "simulator",
 ]
 

@@ -1,4 +1,5 @@
-"""Admin pages for the ledger (read-only: money history is never edited by hand) and budgets."""
+"""Admin pages for the ledger (read-only: money history is never edited by hand) and budgets
+(a person's, a team's, or the default)."""
 
 from django.contrib import admin
 
@@ -39,11 +40,27 @@ class LedgerEntryAdmin(admin.ModelAdmin):
         return False
 
 
+class ScopeFilter(admin.SimpleListFilter):
+    """Whose budgets: people's, teams', or the default."""
+
+    title, parameter_name = "for", "scope"
+
+    def lookups(self, request, model_admin):
+        return [("person", "A person"), ("team", "A team"), ("default", "Everyone (default)")]
+
+    def queryset(self, request, queryset):
+        return {"person": queryset.filter(user__isnull=False),
+                "team": queryset.filter(team__isnull=False),
+                "default": queryset.filter(user=None, team=None)}.get(self.value(), queryset)
+
+
 @admin.register(Budget)
 class BudgetAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "user", "amount"]
-    search_fields = ["user__username"]
-    autocomplete_fields = ["user"]
+    list_display = ["__str__", "user", "team", "amount"]
+    list_filter = [ScopeFilter, ("team", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["user__username", "team__name"]
+    autocomplete_fields = ["user", "team"]
+    list_select_related = ["user", "team"]
 
 
 @admin.register(Discrepancy)

@@ -1,12 +1,17 @@
-"""Budgets: what a person has spent this period, what is held for jobs not charged yet, and the
-check that refuses a submission that would go past their limit.
+"""Budgets: what a person, or a team, has spent this period, what is held for jobs not charged
+yet, and the check that refuses a submission that would go past either limit.
 
 Spending is the ledger's entries that count in the period (`counts_at`: a refund or correction
-counts where the charge it adjusts does), read from the daily totals kept with them. A job whose charge is still unknown (queued, sending,
-outcome unknown) holds its estimate until ShortAPI charges it (the charge then counts instead)
-or it ends without a charge. The check and the new job row happen in one transaction that first
-locks the person's user row, so concurrent submissions are counted one after another and cannot
-overspend.
+counts where the charge it adjusts does), read from the daily totals kept with them; a team's
+spending is that of the jobs in its projects, whoever made them. A job whose charge is still
+unknown (queued, sending, outcome unknown) holds its estimate until ShortAPI charges it (the
+charge then counts instead) or it ends without a charge. A job in a team's project counts
+against both its owner's budget and the team's.
+
+The check and the new job rows happen in one transaction that first locks the person's user row
+and then, for a team's project, the team's row (always in that order, so two submissions never
+wait on each other crosswise): concurrent submissions by one person, or by several people of
+one team, are counted one after another and cannot overspend.
 """
 
 from dataclasses import dataclass
@@ -23,6 +28,7 @@ from jobs import catalogue, polling
 from jobs.models import Job
 from spend.models import Budget, DailySpend
 from spend.reports import DateRange
+from teams.models import Team
 
 # Jobs whose charge may still come: their estimate is held against the budget.
 HOLDING = (Job.Status.QUEUED, Job.Status.SUBMITTING, Job.Status.UNKNOWN)
@@ -101,37 +107,86 @@ def standings(users, now=None):
     """Each person's standing this period, by id, in three queries however many people."""
     start, end = period_bounds(now)
     ids = [user.pk for user in users]
-    spent = dict(DailySpend.objects.filter(
-        user__in=ids, day__gte=timezone.localdate(start), day__lt=timezone.localdate(end))
-        .values("user").annotate(total=Sum(F("charged") + F("refunded") + F("corrected")))
-        .values_list("user", "total"))
+    spent = dict(_spent(DailySpend.objects.filter(user__in=ids), "user", start, end))
     held = dict(Job.objects.filter(owner__in=ids, amount__isnull=True, status__in=HOLDING)
                 .values("owner").annotate(total=Sum("estimate")).values_list("owner", "total"))
     budgets = {budget.user_id: budget.amount
-               for budget in Budget.objects.filter(Q(user__in=ids) | Q(user=None))}
+               for budget in Budget.objects.filter(Q(user__in=ids) | Q(user=None, team=None))}
     return {pk: Standing(budgets.get(pk, budgets.get(None)), spent.get(pk) or Decimal("0"),
                          held.get(pk) or Decimal("0"), start, end) for pk in ids}
 
 
+def team_standing(team, now=None):
+    return team_standings([team], now)[team.pk]
+
+
+def team_standings(teams, now=None):
+    """Each team's standing this period, by id, in three queries however many teams: the jobs
+    in its projects, whoever made them, against the team's own budget. The default budget is for
+    people, so a team without a budget has no limit."""
+    start, end = period_bounds(now)
+    ids = [team.pk for team in teams]
+    spent = dict(_spent(DailySpend.objects.filter(project__team__in=ids), "project__team",
+                        start, end))
+    held = dict(Job.objects.filter(project__team__in=ids, amount__isnull=True,
+                                   status__in=HOLDING)
+                .values("project__team").annotate(total=Sum("estimate"))
+                .values_list("project__team", "total"))
+    budgets = dict(Budget.objects.filter(team__in=ids).values_list("team", "amount"))
+    return {pk: Standing(budgets.get(pk), spent.get(pk) or Decimal("0"),
+                         held.get(pk) or Decimal("0"), start, end) for pk in ids}
+
+
+def _spent(days, by, start, end):
+    """(id, net spend) pairs of the daily totals in the period, grouped by `by`."""
+    return (days.filter(day__gte=timezone.localdate(start), day__lt=timezone.localdate(end))
+            .values(by).annotate(total=Sum(F("charged") + F("refunded") + F("corrected")))
+            .values_list(by, "total"))
+
+
 class BudgetExceeded(Exception):
-    def __init__(self, standing, estimate):
+    """A submission that does not fit a budget: the person's own (`team` None) or the team's
+    whose project it was sent into. Its message says which, what is left, when it resets and what
+    to do, in a person's words."""
+
+    def __init__(self, standing, estimate, team=None, takes=1):
         self.standing = standing
         self.estimate = estimate
+        self.team = team
         period = {"daily": "daily", "weekly": "weekly"}.get(settings.KLING_BUDGET_PERIOD,
                                                              "monthly")
+        money = catalogue.format_money
+        what = (f"These {takes} takes are estimated at {money(estimate)} together"
+                if takes > 1 else f"This video is estimated at {money(estimate)}")
+        if team is None:
+            short = (f"but only {money(standing.left)} of your {money(standing.budget)} "
+                     f"{period} budget is left")
+            ask = "ask an admin to raise your budget"
+        else:
+            short = (f'but the team "{team.name}" has only {money(standing.left)} left of its '
+                     f"{money(standing.budget)} {period} budget")
+            ask = f'ask an admin to raise the budget of "{team.name}"'
+        smaller = ("Choose fewer takes or a shorter or cheaper video" if takes > 1
+                   else "Choose a shorter or cheaper video")
         super().__init__(
-            f"This video is estimated at {catalogue.format_money(estimate)}, but only "
-            f"{catalogue.format_money(standing.left)} of your "
-            f"{catalogue.format_money(standing.budget)} {period} budget is left. It resets on "
-            f"{standing.resets_on}. Choose a shorter or cheaper video, or ask an admin to raise "
-            "your budget. Nothing was sent or charged.")
+            f"{what}, {short}. It resets on "
+            f"{standing.resets_on}. {smaller}, or {ask}. Nothing was sent or charged.")
 
 
-def hold(user, estimate):
-    """Refuse the submission if its estimate does not fit the budget. Call inside the
-    transaction that writes the job row: it locks the person's row until that commits."""
+def hold(user, estimate, project=None, takes=1):
+    """Refuse the submission if its estimate (all its takes together) does not fit the person's
+    budget or, for a team's project, the team's. Call inside the transaction that writes the job
+    rows: it locks the person's row, then the team's, until that commits. Returns the person's
+    standing before the submission."""
     get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    team = None
+    if project is not None and project.team_id is not None:
+        team = Team.objects.select_for_update().get(pk=project.team_id)
     current = standing(user)
     if current.budget is not None and current.committed + estimate > current.budget:
-        raise BudgetExceeded(current, estimate)
+        raise BudgetExceeded(current, estimate, takes=takes)
+    if team is not None:
+        shared = team_standing(team)
+        if shared.budget is not None and shared.committed + estimate > shared.budget:
+            raise BudgetExceeded(shared, estimate, team=team, takes=takes)
     return current

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q, Sum, Value
+from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -67,17 +67,26 @@ class LedgerEntry(models.Model):
 
 
 class DailySpend(models.Model):
-    """One person's spending on one model on one day (the site's time zone), by kind of entry.
+    """One person's spending on one model in one project (or in none) on one day (the site's
+    time zone), by kind of entry.
 
     Kept with every ledger entry, in the same transaction (spend.policy), so the pages that show
     totals read a row per day instead of summing every entry: they cost the same however long the
-    history. A refund or correction counts on its charge's day, as budgets do.
+    history. A refund or correction counts on its charge's day, as budgets do. A team's spending
+    is its projects' rows.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="daily_spend")
     day = models.DateField()
     model_id = models.CharField("model", max_length=100)
+    # PROTECT: a team's spending is read through its projects, so deleting a project with
+    # spending would lower what its team has spent this period (and let it overspend); and
+    # SET_NULL would fold the rows into the person's "no project" rows, colliding with the
+    # unique key. A project that has cost money stays. (The index below, led by project, also
+    # serves the foreign key.)
+    project = models.ForeignKey("teams.Project", on_delete=models.PROTECT, null=True,
+                                blank=True, related_name="daily_spend", db_index=False)
     charged = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal("0"))
     refunded = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal("0"))
     corrected = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal("0"))
@@ -85,9 +94,15 @@ class DailySpend(models.Model):
     jobs = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "day", "model_id"],
-                                               name="one_daily_spend_per_person_day_model")]
-        indexes = [models.Index(fields=["day"], name="spend_daily_day_idx")]
+        constraints = [
+            # No project counts as project 0, so spend.policy's insert-or-ignore finds the one
+            # row of a key on SQLite and PostgreSQL alike (NULLs are never equal in a unique key).
+            models.UniqueConstraint(F("user"), F("day"), F("model_id"),
+                                    Coalesce("project", Value(0)),
+                                    name="one_daily_spend_per_person_day_model_project"),
+        ]
+        indexes = [models.Index(fields=["day"], name="spend_daily_day_idx"),
+                   models.Index(fields=["project", "day"], name="spend_daily_project_day_idx")]
 
     def __str__(self):
         return f"{self.user} on {self.day}: {self.net}"
@@ -124,22 +139,39 @@ class Discrepancy(models.Model):
 
 
 class Budget(models.Model):
-    """How much a person may spend per budget period; without a user, everyone's default."""
+    """How much a person, or a team, may spend per budget period; with neither, the default for
+    every person without a budget of their own.
+
+    The default is for people only: a team without a budget has no team limit (its members'
+    own budgets still apply).
+    """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True,
                                 blank=True, related_name="budget",
-                                help_text="Leave empty for the default that applies to everyone "
-                                          "without a budget of their own.")
+                                help_text="A person's own budget. Leave this and the team empty "
+                                          "for the default that applies to everyone without a "
+                                          "budget of their own.")
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="budgets",
+                             help_text="A team's budget: what the jobs in its projects may cost "
+                                       "together, beside each member's own budget.")
     amount = models.DecimalField(max_digits=10, decimal_places=2,
                                  help_text="US dollars per period.")
 
     class Meta:
         constraints = [
-            # One budget per person, and one default (user NULL counts as person 0).
-            models.UniqueConstraint(Coalesce("user", Value(0)), name="one_budget_per_scope",
-                                    violation_error_message="There is already a default "
-                                    "budget; change that one instead."),
+            # One budget per person, one per team, and one default (NULL counts as 0).
+            models.UniqueConstraint(Coalesce("user", Value(0)), Coalesce("team", Value(0)),
+                                    name="one_budget_per_scope",
+                                    violation_error_message="There is already a budget for this "
+                                    "person, this team or everyone; change that one instead."),
+            models.CheckConstraint(condition=Q(user=None) | Q(team=None),
+                                   name="budget_is_a_persons_or_a_teams",
+                                   violation_error_message="A budget is for one person or one "
+                                   "team, not both."),
         ]
 
     def __str__(self):
+        if self.team_id is not None:
+            return f"${self.amount} for the team {self.team}"
         return f"${self.amount} for {self.user or 'everyone (default)'}"

@@ -92,7 +92,8 @@ def _entry(shortapi_job_id, kind):
 
 def _write(job, shortapi_job_id, kind, amount, basis, counts_at, note=""):
     """The entry, and in the same transaction the two totals kept from it: the job's cost and
-    the day's spending (what pages read, so they never sum a long history)."""
+    the day's spending in the job's project (what pages and team budgets read, so they never sum
+    a long history)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Money is written only inside the transaction of the change causing it.")
     entry = LedgerEntry.objects.create(
@@ -100,7 +101,7 @@ def _write(job, shortapi_job_id, kind, amount, basis, counts_at, note=""):
         amount=amount, model_id=job.model_id, counts_at=counts_at, note=note)
     type(job).objects.filter(pk=job.pk).update(cost=F("cost") + amount)
     day = {"user_id": job.owner_id, "day": timezone.localdate(counts_at),
-           "model_id": job.model_id}
+           "model_id": job.model_id, "project_id": job.project_id}
     DailySpend.objects.bulk_create([DailySpend(**day)], ignore_conflicts=True)
     column = {Kind.CHARGE: "charged", Kind.REFUND: "refunded"}.get(kind, "corrected")
     DailySpend.objects.filter(**day).update(

@@ -1,9 +1,11 @@
-"""Spending figures read from the ledger: totals by person, model and day, and the charts that
-show them (server-side SVG, so they render offline with no chart library).
+"""Spending figures read from the ledger: totals by person, model, team, project and day, and
+the charts that show them (server-side SVG, so they render offline with no chart library).
 
 Every figure here is a sum of the daily totals spend.policy keeps with each ledger entry (a row
-per person, model and day), so the pages, the CSV export, budgets and the ledger agree to the
-thousandth, and a page costs the same however many jobs are behind it.
+per person, model, project and day), so the pages, the CSV export, budgets and the ledger agree
+to the thousandth, and a page costs the same however many jobs are behind it. The one exception,
+what each project's chosen take cost, reads the ledger entries of those takes only: a few per
+project.
 """
 
 from dataclasses import dataclass
@@ -15,8 +17,10 @@ from django.utils import timezone
 
 from jobs import catalogue
 from spend.models import DailySpend, LedgerEntry
+from teams.models import Project
 
 CHART_WIDTH, CHART_HEIGHT = 720, 180
+NO_PROJECT = "No project"
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,44 @@ def per_person(days):
     rows = days.values("user__username").annotate(total=Sum(NET), jobs=Sum("jobs")).order_by(
         "-total")
     return [{"person": r["user__username"], "total": r["total"], "jobs": r["jobs"]} for r in rows]
+
+
+def per_team(days):
+    """Spending in teams' projects, per team, the largest first."""
+    rows = (days.filter(project__team__isnull=False)
+            .values("project__team", "project__team__name")
+            .annotate(total=Sum(NET), jobs=Sum("jobs")).order_by("-total", "project__team__name"))
+    return [{"team_id": r["project__team"], "team": r["project__team__name"],
+             "total": r["total"], "jobs": r["jobs"]} for r in rows]
+
+
+def per_project(days):
+    """Spending per project, the largest first; jobs in no project are one row, "No project"."""
+    rows = (days.values("project", "project__name", "project__team__name")
+            .annotate(total=Sum(NET), jobs=Sum("jobs")).order_by("-total", "project"))
+    return [{"project_id": r["project"], "project": r["project__name"] or NO_PROJECT,
+             "team": r["project__team__name"] or "", "total": r["total"], "jobs": r["jobs"]}
+            for r in rows]
+
+
+def with_chosen_takes(projects, date_range):
+    """Each row of `per_project` over everyone's spending, split into what the project's chosen
+    take cost in the range (`chosen`) and what the project's other jobs did (`others`): what a
+    team's exploration costs. Two queries however many jobs: the chosen takes, then their
+    ledger entries in the range."""
+    ids = [row["project_id"] for row in projects if row["project_id"] is not None]
+    # a chosen take counts only while it is one of its project's own jobs
+    chosen = dict(Project.objects.filter(pk__in=ids, chosen_take__project=F("pk"))
+                  .values_list("chosen_take", "pk"))
+    spent = {chosen[job]: total for job, total in entries_in(date_range, job__in=list(chosen))
+             .values("job").annotate(total=Sum("amount")).order_by().values_list("job", "total")}
+    settled = set(chosen.values())
+    rows = []
+    for row in projects:
+        on_chosen = spent.get(row["project_id"], Decimal("0"))
+        rows.append({**row, "has_chosen": row["project_id"] in settled, "chosen": on_chosen,
+                     "others": row["total"] - on_chosen})
+    return rows
 
 
 def _model_label(model_id):

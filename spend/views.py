@@ -1,6 +1,8 @@
-"""Spend pages: a person's own spending, and the staff-only review with its CSV export."""
+"""Spend pages: a person's own spending (with their teams' budgets), and the staff-only review
+with its CSV export."""
 
 import csv
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -17,6 +19,7 @@ from jobs.models import Job
 from spend import budgets, reconcile, reports
 from spend.forms import DateRangeForm, range_from
 from spend.models import Discrepancy
+from teams.models import Team
 
 LISTED_TOP = 10
 # Lists on the money pages stop here, so a page costs the same however long the history: the
@@ -36,6 +39,8 @@ def my_spend(request):
         "standing": standing,
         "chart": reports.bar_chart(reports.per_day(days, period)),
         "per_model": reports.per_model(days),
+        "per_project": reports.per_project(days),
+        "teams": _with_standings(list(request.user.teams.all())),
         "page": paging.paginate(jobs, request.GET, JOBS_PER_PAGE),
         "pending": budgets.not_final(Job.objects.owned_by(request.user), LISTED),
     })
@@ -59,6 +64,8 @@ def review(request):
         "totals": reports.totals(days),
         "per_person": reports.per_person(days),
         "per_model": reports.per_model(days),
+        "per_team": _per_team(days),
+        "per_project": reports.with_chosen_takes(reports.per_project(days), date_range),
         "chart": reports.bar_chart(reports.per_day(days, date_range)),
         "top_jobs": Job.objects.filter(submitted_at__gte=start, submitted_at__lt=end)
         .select_related("owner").order_by("-cost", "-pk")[:LISTED_TOP],
@@ -72,25 +79,43 @@ def review(request):
     })
 
 
+def _with_standings(teams):
+    standings = budgets.team_standings(teams)
+    return [(team, standings[team.pk]) for team in teams]
+
+
+def _per_team(days):
+    """Each team that spent in the range or has a budget: its spending in the range, and its
+    standing this period."""
+    in_range = {row["team_id"]: row for row in reports.per_team(days)}
+    teams = Team.objects.filter(Q(budgets__isnull=False) | Q(pk__in=list(in_range))).distinct()
+    return [(team, in_range.get(team.pk, {"total": Decimal("0"), "jobs": 0}), standing)
+            for team, standing in _with_standings(list(teams))]
+
+
 @staff_member_required
 @require_GET
 def review_csv(request):
     form, date_range = range_from(request)
-    entries = reports.entries_in(date_range).select_related("user", "job").order_by("counts_at",
-                                                                                     "pk")
+    entries = (reports.entries_in(date_range).select_related("user", "job__project__team")
+               .order_by("counts_at", "pk"))
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="kling-ledger-{date_range.first}-{date_range.last}.csv"')
     response.write("\ufeff")  # spreadsheets read UTF-8 reliably with a byte-order mark
     writer = csv.writer(response)
-    writer.writerow(["entry", "counts on (UTC)", "written (UTC)", "person", "job",
-                     "ShortAPI job", "model", "kind", "basis", "amount (USD)", "job status",
-                     "note"])
-    for entry in entries:
+    writer.writerow(["entry", "counts on (UTC)", "written (UTC)", "person", "team", "project",
+                     "job", "chosen take", "ShortAPI job", "model", "kind", "basis",
+                     "amount (USD)", "job status", "note"])
+    for entry in entries.iterator(chunk_size=2000):
+        project = entry.job.project
         writer.writerow([entry.pk, entry.counts_at.isoformat(timespec="seconds"),
                          entry.created_at.isoformat(timespec="seconds"), entry.user.username,
-                         entry.job_id, entry.shortapi_job_id, entry.model_id, entry.kind,
-                         entry.basis, f"{entry.amount:.3f}", entry.job.status, entry.note])
+                         project.team.name if project and project.team else "",
+                         project.name if project else "", entry.job_id,
+                         "yes" if project and project.chosen_take_id == entry.job_id else "no",
+                         entry.shortapi_job_id, entry.model_id, entry.kind, entry.basis,
+                         f"{entry.amount:.3f}", entry.job.status, entry.note])
     return response
 
 

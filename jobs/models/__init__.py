@@ -1,8 +1,11 @@
-"""The jobs app's models: the Job with its state machine, and its storyboard and elements."""
+"""The jobs app's models: the Job with its state machine, its storyboard and elements, and what a
+person keeps about jobs."""
 
 from jobs.models.job import (TASK_LOST_AFTER, Job, JobQuerySet, _frame_path, _new_token,
                              _poster_path, _video_path)
+from jobs.models.person import Preferences, SearchWord, Star
 from jobs.models.storyboard import Element, ElementReference, Shot
 
-__all__ = ["TASK_LOST_AFTER", "Element", "ElementReference", "Job", "JobQuerySet", "Shot",
+__all__ = ["TASK_LOST_AFTER", "Element", "ElementReference", "Job", "JobQuerySet", "Preferences",
+           "SearchWord", "Shot", "Star",
            "_frame_path", "_new_token", "_poster_path", "_video_path"]

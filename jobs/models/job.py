@@ -54,6 +54,17 @@ def _new_token():
     return secrets.token_urlsafe(32)
 
 
+TITLE_LENGTH = 120
+TITLE_WORDS = 8
+
+
+def title_from(text):
+    """A job's default title: the first words of its prompt (or first shot), "…" when cut."""
+    words = text.split()
+    title = " ".join(words[:TITLE_WORDS])[:TITLE_LENGTH - 1]
+    return title + "…" if title != " ".join(words) else title
+
+
 class JobQuerySet(models.QuerySet):
     def owned_by(self, user):
         return self.filter(owner=user)
@@ -63,6 +74,13 @@ class JobQuerySet(models.QuerySet):
 
     def drafts(self):
         return self.filter(status=Job.Status.DRAFT)
+
+    def visible_to(self, user):
+        """The jobs a person may see, play and remix: their own, and their teammates' sent jobs
+        in their teams' projects."""
+        from teams.models import Team
+        shared = Q(project__team__in=Team.objects.filter(members=user).values("pk"))
+        return self.filter(Q(owner=user) | (shared & ~Q(status=Job.Status.DRAFT)))
 
     def sent(self):
         """Every job but drafts: what the gallery shows."""
@@ -147,11 +165,20 @@ class Job(models.Model):
     MODEL_CHOICES = [(m.id, m.label) for m in catalogue.MODELS.values()]
     # what the composer sets, and so what editing a draft may change
     DRAFT_FIELDS = ("model_id", "mode", "duration", "prompt", "negative_prompt", "generate_audio",
-                    "multi_shot", "shot_type", "start_frame", "end_frame", "poster", "estimate")
+                    "multi_shot", "shot_type", "start_frame", "end_frame", "poster", "estimate",
+                    "project", "title", "takes")
     MAX_VIDEO_ATTEMPTS = 10
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                               related_name="jobs")
+    project = models.ForeignKey("teams.Project", on_delete=models.SET_NULL, null=True,
+                                blank=True, related_name="jobs")
+    title = models.CharField(max_length=TITLE_LENGTH, blank=True,
+                             help_text="By default the first words of the prompt.")
+    # Takes: identical jobs sent together by one submission share a group, numbered from 1.
+    take_group = models.UUIDField(null=True, blank=True, db_index=True)
+    take_number = models.PositiveSmallIntegerField(default=1)
+    takes = models.PositiveSmallIntegerField(default=1)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED,
                               db_index=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -209,6 +236,11 @@ class Job(models.Model):
             models.Index(fields=["owner", "status"], name="jobs_job_owner_status"),
             models.Index(fields=["status", "finished_at"], name="jobs_job_status_finished"),
             models.Index(fields=["-cost", "-id"], name="jobs_job_costliest"),
+            models.Index(fields=["owner", "-cost", "-id"], name="jobs_job_owner_costliest"),
+            # a project's jobs, newest or costliest first, and its spend by status
+            models.Index(fields=["project", "-created_at", "-id"], name="jobs_job_project_newest"),
+            models.Index(fields=["project", "-cost", "-id"], name="jobs_job_project_costliest"),
+            models.Index(fields=["project", "status"], name="jobs_job_project_status"),
             models.Index(fields=["next_poll_at"], condition=Q(next_poll_at__isnull=False),
                          name="jobs_job_due_polls"),
             models.Index(fields=["next_attempt_at"], condition=Q(next_attempt_at__isnull=False),
@@ -220,6 +252,17 @@ class Job(models.Model):
 
     def get_absolute_url(self):
         return reverse("job-detail", args=[self.pk])
+
+    @property
+    def display_title(self):
+        return self.title or f"Job {self.pk}"
+
+    @property
+    def is_take(self):
+        return self.takes > 1
+
+    def is_owned_by(self, user):
+        return self.owner_id == user.pk
 
     @property
     def model(self):
