@@ -47,11 +47,12 @@ class ModeFilter(admin.SimpleListFilter):
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     inlines = [ShotInline, ElementInline]
-    list_display = ["id", "owner", "status", "model_id", "mode", "duration", "estimate", "amount",
-                    "refunded", "created_at"]
-    list_filter = ["status", "model_id", ModeFilter, "refunded", "created_at"]
-    search_fields = ["id", "owner__username", "prompt", "shortapi_job_id"]
-    list_select_related = ["owner"]
+    list_display = ["id", "title", "owner", "project", "status", "model_id", "mode", "duration",
+                    "estimate", "amount", "refunded", "created_at"]
+    list_filter = ["status", "model_id", ModeFilter, "refunded", "project__team", "created_at"]
+    search_fields = ["id", "owner__username", "title", "prompt", "shortapi_job_id"]
+    list_select_related = ["owner", "project"]
+    raw_id_fields = ["project"]
     # no full count or date drill-down: both read every row, and the list has to stay quick at
     # a hundred thousand jobs
     show_full_result_count = False
@@ -60,7 +61,7 @@ class JobAdmin(admin.ModelAdmin):
                        "video_url", "video", "video_error", "submit_attempts", "submitted_at",
                        "finished_at", "created_at", "last_polled_at", "next_poll_at",
                        "next_attempt_at"]
-    exclude = ["callback_token", "task_queued_at"]
+    exclude = ["callback_token", "task_queued_at", "take_group"]
     actions = ["give_up", "stop_watching", "resend"]
     change_form_template = "admin/jobs/job/change_form.html"
 

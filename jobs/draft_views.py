@@ -3,7 +3,7 @@
 Both open the composer filled in. Whatever it sends goes to the composer's own view
 (`views.compose`), so a draft is submitted through exactly the checks, budget hold and queueing
 any new job gets; only saving a draft has a view here. A draft is its owner's alone, like a job:
-anybody else gets a 404.
+anybody else gets a 404. A remix may start from a teammate's job in a shared project.
 """
 
 from django.contrib import messages
@@ -11,9 +11,10 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from jobs import submission
 from jobs.forms import ComposeForm
 from jobs.models import Job
-from jobs.views import composer, own_job
+from jobs.views import composer, visible_job
 
 
 def own_draft(request, pk):
@@ -31,8 +32,12 @@ def drafts(request):
 def save_draft(request):
     form = ComposeForm(request.POST, request.FILES, user=request.user, as_draft=True)
     if form.is_valid():
-        with transaction.atomic():
-            job = form.save()
+        try:
+            job = submission.keep_draft(request.user, form.request(), form.draft)
+        except submission.DraftGone:
+            form.add_error(None, submission.DRAFT_GONE)
+            form.stage_frames()
+            return composer(request, form)
         messages.success(request, f"Draft {job.pk} saved. Nothing is sent or charged until you "
                                   "submit it.")
         return redirect("drafts")
@@ -58,4 +63,4 @@ def delete_draft(request, pk):
 
 @require_GET
 def remix(request, pk):
-    return composer(request, ComposeForm.copy_of(own_job(request, pk), request.user))
+    return composer(request, ComposeForm.copy_of(visible_job(request, pk), request.user))

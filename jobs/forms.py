@@ -5,33 +5,28 @@ Images that passed their checks survive a rejected form: they are staged in stor
 in signed hidden fields (`jobs.staging`), so fixing a too-long prompt never means uploading the
 frames again. The same tokens carry a job's own images into a remix or a reopened draft.
 
-The form also keeps drafts: saved with `as_draft=True` it keeps whatever passes the field checks
-(images are still checked), skipping the catalogue's rules; sent normally with a `draft` id it
-runs every rule and turns that draft into a queued job.
+The form also keeps drafts: checked with `as_draft=True` it accepts whatever passes the field
+checks (images are still checked), skipping the catalogue's rules; sent normally with a `draft`
+id it runs every rule. Either way it only checks: `request()` hands what it accepted to
+`jobs.submission`, which writes, holds and sends.
 """
 
 from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
-from django.db.transaction import on_commit
-from django.http import Http404, QueryDict
+from django.http import QueryDict
 
-from jobs import catalogue, images, staging, storyboard
+from jobs import catalogue, search, staging, storyboard, submission
 from jobs.models import Job
+from jobs.submission import DRAFT_GONE, MAX_TAKES
+from teams.models import Project
 
 FRAMES = {"start_frame": "image", "end_frame": "image_tail"}
 ARG_FIELDS = {"mode": "mode", "duration": "duration", "prompt": "prompt",
               "negative_prompt": "negative_prompt", "generate_audio": "generate_audio",
               "multi_shot": "multi_shot", "shot_type": "shot_type",
               **{arg: field for field, arg in FRAMES.items()}}
-DRAFT_GONE = ("This draft was already submitted or deleted, so it cannot be changed. Sending "
-              "this form makes a new video.")
-
-
-class DraftGone(Http404):
-    """The draft being saved was submitted or deleted elsewhere between its check and its save."""
 
 
 class ComposeForm(forms.Form):
@@ -58,6 +53,14 @@ class ComposeForm(forms.Form):
         widget=forms.RadioSelect)
     shot_type = forms.ChoiceField(label="Shot type", choices=list(catalogue.SHOT_TYPES.items()),
                                   initial="intelligence", required=False, widget=forms.RadioSelect)
+    title = forms.CharField(required=False, max_length=Job._meta.get_field("title").max_length,
+                            help_text="Optional: by default the first words of the prompt.")
+    project = forms.ModelChoiceField(queryset=Project.objects.none(), required=False,
+                                     empty_label="No project (only you see it)")
+    takes = forms.TypedChoiceField(
+        coerce=int, initial=1, required=False, empty_value=1,
+        choices=[(n, str(n)) for n in range(1, MAX_TAKES + 1)],
+        help_text="Identical videos sent together, to pick the best of.")
 
     def __init__(self, data=None, files=None, *, user, as_draft=False, draft=None,
                  shot_rows=None, element_rows=None, **kwargs):
@@ -68,6 +71,9 @@ class ComposeForm(forms.Form):
         if data is not None:
             data, files = self._input(data, files)
         super().__init__(data, files, **kwargs)
+        self.fields["project"].queryset = Project.objects.open_to(user).select_related("team")
+        if "project" not in self.initial:
+            self.initial["project"] = last_project(user)
         self.frames: dict[str, staging.Picked] = {}
         self.staged: dict[str, str] = {}
         self.custom = False
@@ -100,7 +106,7 @@ class ComposeForm(forms.Form):
     def copy_of(cls, job, user, draft=None):
         """An unsent composer filled in from `job`, its images carried as tokens: a remix, or
         (with `draft`) a draft opened again for editing."""
-        fields, staged, shot_rows, element_rows = job_input(job, user)
+        fields, staged, shot_rows, element_rows = job_input(job, user, remix=draft is None)
         form = cls(user=user, draft=draft, initial=fields, shot_rows=shot_rows,
                    element_rows=element_rows)
         form.staged = staged
@@ -150,6 +156,7 @@ class ComposeForm(forms.Form):
         )
         if not self.as_draft:
             self._apply_rules(spec)
+        data["spec"] = spec
         data["estimate"] = estimate(model, spec)
         return data
 
@@ -186,41 +193,46 @@ class ComposeForm(forms.Form):
         for form in self.elements.forms:
             form.stage()
 
-    def save(self):
-        """The job as asked for, in one transaction the caller holds: a new job, or the draft
-        being edited; sent (queued) unless saved as a draft."""
+    def request(self):
+        """What the form accepted, for `jobs.submission` to write and send."""
         data = self.cleaned_data
         model = catalogue.get(data["model"])
-        job = self.draft or Job(owner=self.user)
-        reusable = job.image_names() if self.draft else frozenset()
-        job.model_id, job.mode, job.duration = data["model"], data["mode"], data["duration"]
-        job.prompt, job.negative_prompt = data["prompt"], data["negative_prompt"]
-        job.generate_audio, job.estimate = data["generate_audio"], data["estimate"]
-        job.multi_shot, job.shot_type = data["multi_shot"], data["shot_type"]
-        for name in FRAMES:
-            if name in self.frames:
-                staging.store(getattr(job, name), self.frames[name], reusable)
-            else:
-                setattr(job, name, "")
-        start = self.frames.get("start_frame")
-        if start is None:
-            job.poster = ""
-        elif not (start.stored_as in reusable and job.poster):
-            job.poster.save("poster.jpg", images.poster_of(start.image.content), save=False)
-        if self.draft is None:
-            job.status = Job.Status.DRAFT if self.as_draft else Job.Status.QUEUED
-            job.save()
-        elif not job.keep_draft_changes():
-            raise DraftGone(DRAFT_GONE)
-        storyboard.save_shots(job, self.shots.forms if self.custom else [])
-        storyboard.save_elements(job, self.elements.forms if model.max_elements else [],
-                                 reusable)
-        if self.draft is not None:
-            unused = reusable - job.image_names()
-            on_commit(lambda: [default_storage.delete(name) for name in unused])
-            if not self.as_draft and not job.submit_draft():
-                raise DraftGone(DRAFT_GONE)
+        elements = tuple(
+            submission.ElementRequest(form.element_name(position), form.frontal,
+                                      tuple(form.reference_pictures))
+            for position, form in enumerate(self.elements.forms if model.max_elements else []))
+        return submission.Request(
+            spec=data["spec"], estimate=data["estimate"],
+            start_frame=self.frames.get("start_frame"), end_frame=self.frames.get("end_frame"),
+            elements=elements, project=data.get("project"), title=data.get("title", "").strip(),
+            takes=data.get("takes") or 1)
+
+
+class TitleForm(forms.ModelForm):
+    """A job's owner renames it; its search words follow."""
+
+    class Meta:
+        model = Job
+        fields = ["title"]
+
+    def clean_title(self):
+        title = self.cleaned_data["title"].strip()
+        if not title:
+            raise ValidationError("Give the video a title, or keep the one it has.")
+        return title
+
+    def save(self, commit=True):
+        job = super().save(commit)
+        if commit:
+            search.index(job)
         return job
+
+
+def last_project(user):
+    """The project of the person's last job, if they may still use it."""
+    last = (Job.objects.owned_by(user).exclude(project=None).order_by("-created_at", "-id")
+            .values_list("project", flat=True).first())
+    return Project.objects.open_to(user).filter(pk=last).first() if last else None
 
 
 def estimate(model, spec):
@@ -230,13 +242,17 @@ def estimate(model, spec):
     return model.estimate(spec.mode, spec.duration, spec.generate_audio)
 
 
-def job_input(job, user):
+def job_input(job, user, remix=False):
     """The composer's input for a copy of `job`: its fields, its frames as tokens, and its shot
-    and element rows."""
+    and element rows. A remix (of a teammate's job, maybe) starts with a title of its own, one
+    take, and the project only if the person may use it."""
     fields = {"model": job.model_id, "mode": job.mode, "duration": job.duration,
               "prompt": job.prompt, "negative_prompt": job.negative_prompt,
               "generate_audio": job.generate_audio, "multi_shot": "1" if job.multi_shot else "0",
-              "shot_type": job.shot_type}
+              "shot_type": job.shot_type, "takes": 1 if remix else job.takes,
+              "title": "" if remix else job.title, "project": ""}
+    if job.project_id and Project.objects.open_to(user).filter(pk=job.project_id).exists():
+        fields["project"] = job.project_id
     staged = {name: staging.token_for(getattr(job, name).name, user)
               for name in FRAMES if getattr(job, name)}
     return fields, staged, storyboard.shot_rows(job), storyboard.element_rows(job, user)

@@ -2,12 +2,13 @@
 
 A page is the next rows after a cursor (the sort key of the last row seen), read through an
 index; there is no OFFSET for the database to count through and no COUNT(*) of the whole
-history, so pages offer "newer" and "older" instead of page numbers. Rows are ordered newest
-first by (created_at, id).
+history, so pages offer "previous" and "next" instead of page numbers. Rows are ordered by an
+`Order`: a column (creation time, cost) and the id to break ties, one way or the other.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 from django.db.models import Q
 from django.utils.http import urlencode
@@ -15,11 +16,42 @@ from django.utils.http import urlencode
 SEPARATOR = "~"
 
 
+@dataclass(frozen=True)
+class Order:
+    field: str
+    descending: bool
+    parse: object  # the cursor's text back into the column's value
+    previous_label: str
+    next_label: str
+
+    def ordering(self, reverse=False):
+        first = self.descending != reverse
+        sign = "-" if first else ""
+        return f"{sign}{self.field}", f"{sign}id"
+
+    def past(self, value, pk, reverse=False):
+        """Rows after (value, pk) in this order (before it, if `reverse`)."""
+        way = "lt" if self.descending != reverse else "gt"
+        return (Q(**{f"{self.field}__{way}": value})
+                | Q(**{self.field: value, f"id__{way}": pk}))
+
+
+def _decimal(text):
+    return Decimal(text)
+
+
+NEWEST = Order("created_at", True, datetime.fromisoformat, "Newer", "Older")
+OLDEST = Order("created_at", False, datetime.fromisoformat, "Older", "Newer")
+COSTLIEST = Order("cost", True, _decimal, "Costlier", "Cheaper")
+CHEAPEST = Order("cost", False, _decimal, "Cheaper", "Costlier")
+
+
 @dataclass
 class Page:
     items: list
     newer: str  # the query string of the page before this one, or ""
     older: str  # of the page after it, or ""
+    order: Order = NEWEST
 
     def __iter__(self):
         return iter(self.items)
@@ -36,45 +68,40 @@ class Page:
         return bool(self.newer or self.older)
 
 
-def paginate(queryset, params, size, base=None):
-    """The page of `queryset` that the request's `params` (after=, before=) point at. `base`
-    holds other query parameters the page links keep (filters)."""
+def paginate(queryset, params, size, base=None, order=NEWEST):
+    """The page of `queryset` that the request's `params` (after=, before=) point at, in
+    `order`. `base` holds other query parameters the page links keep (filters)."""
     base = dict(base or {})
-    older_than, newer_than = _cursor(params.get("before")), _cursor(params.get("after"))
-    if newer_than:
-        rows = list(queryset.filter(_after(*newer_than)).order_by("created_at", "id")[:size + 1])
-        more_newer = len(rows) > size
+    next_from, previous_from = _cursor(params.get("before"), order), _cursor(params.get("after"),
+                                                                          order)
+    if previous_from:
+        rows = list(queryset.filter(order.past(*previous_from, reverse=True))
+                    .order_by(*order.ordering(reverse=True))[:size + 1])
+        has_previous, has_next = len(rows) > size, True
         rows = rows[:size][::-1]
-        has_newer, has_older = more_newer, True
     else:
-        if older_than:
-            queryset = queryset.filter(_before(*older_than))
-        rows = list(queryset.order_by("-created_at", "-id")[:size + 1])
-        has_older, has_newer = len(rows) > size, bool(older_than)
+        if next_from:
+            queryset = queryset.filter(order.past(*next_from))
+        rows = list(queryset.order_by(*order.ordering())[:size + 1])
+        has_next, has_previous = len(rows) > size, bool(next_from)
         rows = rows[:size]
-    newer = urlencode({**base, "after": _key(rows[0])}) if rows and has_newer else ""
-    older = urlencode({**base, "before": _key(rows[-1])}) if rows and has_older else ""
-    return Page(rows, newer, older)
+    previous = urlencode({**base, "after": _key(rows[0], order)}) if rows and has_previous else ""
+    following = urlencode({**base, "before": _key(rows[-1], order)}) if rows and has_next else ""
+    return Page(rows, previous, following, order)
 
 
-def _before(created_at, pk):
-    return Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk)
+def _key(job, order):
+    value = getattr(job, order.field)
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return f"{text}{SEPARATOR}{job.pk}"
 
 
-def _after(created_at, pk):
-    return Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=pk)
-
-
-def _key(job):
-    return f"{job.created_at.isoformat()}{SEPARATOR}{job.pk}"
-
-
-def _cursor(value):
-    """(created_at, id) from a cursor, or None for none or one that does not parse."""
+def _cursor(value, order):
+    """(value, id) from a cursor, or None for none or one that does not parse."""
     if not value or SEPARATOR not in value:
         return None
-    moment, _, pk = value.rpartition(SEPARATOR)
+    text, _, pk = value.rpartition(SEPARATOR)
     try:
-        return datetime.fromisoformat(moment), int(pk)
-    except ValueError:
+        return order.parse(text), int(pk)
+    except (ValueError, InvalidOperation):
         return None

@@ -17,6 +17,8 @@ urlpatterns = [
     path("jobs/<int:pk>/elements/<int:position>/references/<int:reference>/",
          views.job_element_image, name="job-element-reference"),
     path("jobs/<int:pk>/remix/", draft_views.remix, name="job-remix"),
+    path("jobs/<int:pk>/title/", views.job_title, name="job-title"),
+    path("jobs/<int:pk>/star/", views.job_star, name="job-star"),
     path("drafts/", draft_views.drafts, name="drafts"),
     path("drafts/save/", draft_views.save_draft, name="draft-save"),
     path("drafts/<int:pk>/", draft_views.edit_draft, name="draft-edit"),

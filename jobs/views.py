@@ -1,26 +1,29 @@
 """Pages and endpoints. Views are thin: forms check, models change state, tasks do the work.
 
 Every view needs a signed-in user (LoginRequiredMiddleware) except the ShortAPI callback and the
-signed image URLs, which carry their own unguessable secrets. A person only ever reaches their
-own jobs: `own_job` answers 404 for anybody else's, staff included (staff use the admin).
+signed image URLs, which carry their own unguessable secrets. A person reaches their own jobs and
+their teammates' jobs in their teams' projects (`visible_job`: see, play, download, remix, star);
+only the owner renames one (`own_job`). Anybody else gets 404, staff included (staff use the
+admin).
 """
 
 import hmac
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.db import transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_q.tasks import async_task
 
-from jobs import abuse, catalogue, images, media, paging, shortapi, tasks
-from jobs.forms import ComposeForm
-from jobs.models import TASK_LOST_AFTER, Element, Job
+from jobs import abuse, catalogue, finding, images, media, shortapi, submission, tasks
+from jobs.forms import ComposeForm, TitleForm
+from jobs.models import TASK_LOST_AFTER, Element, Job, Star
 from jobs.staging import staged_name
 from spend import budgets
 
@@ -29,6 +32,10 @@ GALLERY_PAGE_SIZE = 12
 
 def own_job(request, pk):
     return get_object_or_404(Job, pk=pk, owner=request.user)
+
+
+def visible_job(request, pk):
+    return get_object_or_404(Job.objects.visible_to(request.user), pk=pk)
 
 
 def image_response(request, name, max_age=3600, presign=True):
@@ -46,10 +53,11 @@ def composer(request, form, status=200):
 
 @require_GET
 def gallery(request):
-    jobs = Job.objects.owned_by(request.user).sent()
-    page = paging.paginate(jobs, request.GET, GALLERY_PAGE_SIZE)
+    finder = finding.Finder(request.GET, user=request.user)
+    page = finder.page(Job.objects.owned_by(request.user).sent(), GALLERY_PAGE_SIZE)
     return render(request, "jobs/gallery.html",
-                  {"page": page, "standing": budgets.standing(request.user)})
+                  {"page": page, "finder": finder, "groups": finding.group_takes(page),
+                   "standing": budgets.standing(request.user)})
 
 
 def compose(request):
@@ -62,17 +70,18 @@ def compose(request):
                 status = 429
             else:
                 try:
-                    with transaction.atomic():
-                        budgets.hold(request.user, form.cleaned_data["estimate"])
-                        job = form.save()
-                        tasks.enqueue_submission(job)
+                    job = submission.send(request.user, form.request(), form.draft)
                 except budgets.BudgetExceeded as refusal:
                     form.add_error(None, str(refusal))
+                except submission.DraftGone:
+                    form.add_error(None, submission.DRAFT_GONE)
                 else:
                     return redirect(job)
         form.stage_frames()
     else:
-        form = ComposeForm(user=request.user)
+        asked = request.GET.get("project", "")
+        initial = {"project": asked} if asked.isdigit() else {}
+        form = ComposeForm(user=request.user, initial=initial)
     return composer(request, form, status)
 
 
@@ -92,13 +101,58 @@ def too_often(request):
 
 @require_GET
 def job_detail(request, pk):
-    return render(request, "jobs/detail.html", {"job": own_job(request, pk)})
+    job = visible_job(request, pk)
+    return render(request, "jobs/detail.html", detail_context(request, job))
+
+
+def detail_context(request, job, title_form=None):
+    takes = []
+    if job.take_group:
+        takes = list(Job.objects.visible_to(request.user).filter(take_group=job.take_group)
+                     .order_by("take_number"))
+    finished = [take for take in takes if take.status == Job.Status.SUCCEEDED]
+    return {"job": job, "mine": job.is_owned_by(request.user), "takes": takes,
+            "compare_ids": [take.pk for take in finished] if len(finished) > 1 else [],
+            "starred": Star.objects.filter(person=request.user, job=job).exists(),
+            "chosen": job.project is not None and job.project.chosen_take_id == job.pk,
+            "title_form": title_form or (TitleForm(instance=job)
+                                         if job.is_owned_by(request.user) else None)}
+
+
+@require_POST
+def job_title(request, pk):
+    job = own_job(request, pk)
+    form = TitleForm(request.POST, instance=job)
+    if form.is_valid():
+        form.save()
+        return redirect(job)
+    job.refresh_from_db(fields=["title"])
+    return render(request, "jobs/detail.html", detail_context(request, job, form), status=400)
+
+
+@require_POST
+def job_star(request, pk):
+    """Star a job one may see, or take its star away; answers JSON to the page's script and
+    goes back to the page it came from otherwise."""
+    job = visible_job(request, pk)
+    starred = request.POST.get("starred", "1") == "1"
+    if starred:
+        Star.objects.get_or_create(person=request.user, job=job)
+    else:
+        Star.objects.filter(person=request.user, job=job).delete()
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return JsonResponse({"starred": starred})
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        back = job.get_absolute_url()
+    return redirect(back)
 
 
 @require_GET
 @never_cache
 def job_status(request, pk):
-    job = own_job(request, pk)
+    job = visible_job(request, pk)
     return JsonResponse({
         "status": job.status,
         "label": job.status_label,
@@ -118,14 +172,14 @@ def job_frame(request, pk, which):
     frame = {"start": "start_frame", "end": "end_frame"}.get(which)
     if frame is None:
         raise Http404("No such frame")
-    job = own_job(request, pk)
+    job = visible_job(request, pk)
     # a draft's frames change as it is edited; a sent job's never do
     return image_response(request, getattr(job, frame).name, max_age=0 if job.is_draft else 3600)
 
 
 @require_GET
 def job_poster(request, pk):
-    job = own_job(request, pk)
+    job = visible_job(request, pk)
     if not job.poster and job.start_frame:
         job.make_poster()
     return image_response(request, job.poster.name, max_age=0 if job.is_draft else 3600)
@@ -133,7 +187,7 @@ def job_poster(request, pk):
 
 @require_GET
 def job_element_image(request, pk, position, reference=None):
-    element = get_object_or_404(Element, job=own_job(request, pk), position=position)
+    element = get_object_or_404(Element, job=visible_job(request, pk), position=position)
     if reference is None:
         image = element.frontal_image
     else:
@@ -143,14 +197,21 @@ def job_element_image(request, pk, position, reference=None):
 
 @require_GET
 def job_video(request, pk):
-    job = own_job(request, pk)
+    job = visible_job(request, pk)
     if job.status != Job.Status.SUCCEEDED:
         raise Http404("No video yet")
     if not job.video:
         # Not kept yet (the download is retried): ShortAPI's own copy still plays.
         return redirect(job.video_url)
     return media.serve(request, job.video.name, "video/mp4", attachment="download" in request.GET,
-                       filename=f"kling-studio-job-{job.pk}.mp4")
+                       filename=download_name(job))
+
+
+def download_name(job):
+    """kling-studio-job-812-harbour-at-dawn.mp4: the job's number and its title's first words,
+    in plain ASCII."""
+    words = slugify(job.title)[:60].strip("-")
+    return f"kling-studio-job-{job.pk}{'-' + words if words else ''}.mp4"
 
 
 @require_GET

@@ -1,4 +1,4 @@
-"""Root URLs: sign-in and sign-out, the spend pages, the admin, and the jobs app."""
+"""Root URLs: sign-in and sign-out, the spend pages, the admin, projects, and the jobs app."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -10,5 +10,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("spend.urls")),
     path("admin/", admin.site.urls),
+    path("", include("teams.urls")),
     path("", include("jobs.urls")),
 ]

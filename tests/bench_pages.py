@@ -4,6 +4,11 @@ daily totals), on the database DATABASE_URL (or KLING_VAR_DIR's SQLite).
 
     DATABASE_URL=... python -m tests.bench_pages JOBS
 
+The person's jobs are in a team project half the time, carry titles and searchable prompts (a
+word every job has, and one in every 500), and one in fifty is starred (the first twelve of
+each too, so that every page is full at 24 jobs as at 100,000), so searches, filters and
+the project's page are measured too.
+
 Prints one JSON object: for each page, the median milliseconds of 15 requests and the number of
 queries one request makes.
 """
@@ -32,8 +37,10 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from jobs.models import Job  # noqa: E402
+from jobs import search  # noqa: E402
+from jobs.models import Job, SearchWord, Star  # noqa: E402
 from spend.models import DailySpend, LedgerEntry  # noqa: E402
+from teams.models import Project, Team  # noqa: E402
 
 MODELS = [("kwaivgi/kling-2.6/image-to-video", "pro", Decimal("0.300")),
           ("kwaivgi/kling-3.0/image-to-video", "std", Decimal("0.715"))]
@@ -42,7 +49,14 @@ PAGES = {"gallery": "/", "my spend": "/spend/", "spend review": "/admin/spend/",
 BATCH = 5000
 
 
-def history(person, count):
+def prompt_for(n):
+    """Every job's prompt has "camera"; one in 500 (and the first twelve, so a short history
+    fills a page too) has "lighthouse"."""
+    subject = "a lighthouse keeper" if n % 500 == 0 or n < 12 else f"boat number {n}"
+    return f"Slow camera pan over {subject} at dawn"
+
+
+def history(person, count, project):
     """`count` jobs over the last two years (a handful only this month when the count is
     small, as for a new person), each charged; one in ten failed and refunded."""
     random.seed(count)
@@ -56,7 +70,8 @@ def history(person, count):
             created = now - span * random.random()
             failed = n % 10 == 0
             jobs.append(Job(owner=person, model_id=model, mode=mode, duration=5,
-                            prompt=f"take {n}", estimate=price, amount=price,
+                            prompt=prompt_for(n), title=f"Take {n}", estimate=price, amount=price,
+                            project=project if n % 2 else None,
                             cost=Decimal("0") if failed else price,
                             status=Job.Status.FAILED if failed else Job.Status.SUCCEEDED,
                             refunded=failed, shortapi_job_id=f"sa-{person.pk}-{n}",
@@ -64,7 +79,14 @@ def history(person, count):
                             video="videos/bench.mp4"))
         Job.objects.bulk_create(jobs)
         entries = []
-        for job in Job.objects.filter(owner=person, pk__gt=0).order_by("-pk")[:len(jobs)]:
+        made = list(Job.objects.filter(owner=person, pk__gt=0).order_by("-pk")[:len(jobs)])
+        SearchWord.objects.bulk_create(
+            (SearchWord(job=job, word=word) for job in made
+             for word in search.words(f"{job.title} {job.prompt}")), batch_size=BATCH)
+        # a full page of stars even in a short history, then one in fifty
+        Star.objects.bulk_create(Star(person=person, job=job) for job in made
+                                 if job.pk % 50 == 0 or job.pk <= 12)
+        for job in made:
             row = days.setdefault((timezone.localdate(job.created_at), job.model_id),
                                   {"charged": 0, "refunded": 0, "jobs": 0})
             row["charged"] += job.amount
@@ -101,13 +123,25 @@ def main(count):
     call_command("migrate", verbosity=0)
     person = User.objects.create_user(f"person-{count}")
     staff = User.objects.create_user(f"staff-{count}", is_staff=True, is_superuser=True)
-    history(person, count)
+    team = Team.objects.create(name=f"Team {count}")
+    team.members.add(person)
+    project = Project.objects.create(name="Film", team=team)
+    history(person, count, project)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     settings.ALLOWED_HOSTS = ["testserver"]
     results = {}
-    for name, path in PAGES.items():
+    pages = {**PAGES,
+             "search, common word": "/?q=camera",
+             "search, rare word": "/?q=lighthouse",
+             "search, two words": "/?q=lighthouse+camera",
+             "filtered: finished Kling 3.0": "/?status=done&model=kwaivgi%2Fkling-3.0%2Fimage-to-video",
+             "sorted by cost": "/?sort=costliest",
+             "starred only": "/?starred=on",
+             "project page": f"/projects/{project.pk}/",
+             "project searched": f"/projects/{project.pk}/?q=lighthouse"}
+    for name, path in pages.items():
         client = Client()
         client.force_login(staff if path.startswith("/admin/") else person)
         results[name] = measure(client, path)

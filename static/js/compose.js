@@ -12,6 +12,8 @@
   const estimate = form.querySelector("[data-role=estimate]");
   const rate = form.querySelector("[data-role=rate]");
   const counter = form.querySelector("[data-role=prompt-count]");
+  const takes = form.elements.takes;
+  const takesNote = form.querySelector("[data-role=takes-note]");
   const endField = document.getElementById("field-end_frame");
   const allModes = Array.from(mode.options).map((o) => ({ value: o.value, label: o.text }));
   const allDurations = Array.from(duration.options).map((o) => ({ value: o.value, label: o.text }));
@@ -49,8 +51,11 @@
     endField.querySelectorAll("input").forEach((input) => { input.disabled = endField.hidden; });
     const price = model.prices[mode.value + ":" + (audio.checked ? 1 : 0)];
     const seconds = Number(duration.value);
-    estimate.textContent = formatMoney(thousandths(price) * seconds);
+    const count = Number(takes.value) || 1;
+    const each = thousandths(price) * seconds;
+    estimate.textContent = formatMoney(each * count);
     rate.textContent = "(" + formatMoney(thousandths(price)) + " per second × " + seconds + " s)";
+    takesNote.textContent = count > 1 ? "for " + count + " takes at " + formatMoney(each) + " each" : "";
     counter.textContent = prompt.value.length + " / " + catalogue.maxPromptChars + " characters";
     counter.classList.toggle("over", prompt.value.length > catalogue.maxPromptChars);
   }
