@@ -8,7 +8,10 @@ class JobsConfig(AppConfig):
     verbose_name = "Video jobs"
 
     def ready(self):
-        from jobs import reachability
+        from jobs import notify, reachability
+        from jobs.signals import job_finished
 
         # A setting that cannot work with the real ShortAPI stops every process at start-up.
         reachability.check()
+        # a finished job is e-mailed to an owner who asked for that
+        job_finished.connect(notify.queue_finished_email, dispatch_uid="finished-email")

@@ -1,8 +1,11 @@
-"""Root URLs: sign-in and sign-out, the spend pages, the admin, projects, and the jobs app."""
+"""Root URLs: sign-in and sign-out, the spend pages, the admin, projects, the activity feed and
+notification settings, and the jobs app."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+
+from jobs import notify
 
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True),
@@ -11,5 +14,7 @@ urlpatterns = [
     path("", include("spend.urls")),
     path("admin/", admin.site.urls),
     path("", include("teams.urls")),
+    path("activity/", notify.activity, name="activity"),
+    path("settings/", notify.preferences, name="preferences"),
     path("", include("jobs.urls")),
 ]

@@ -90,7 +90,8 @@ def enqueued(monkeypatch):
     def record(func, *args, **kwargs):
         calls.append((func, args))
 
-    for where in ("jobs.tasks.async_task", "jobs.views.async_task", "jobs.dispatch.async_task"):
+    for where in ("jobs.tasks.async_task", "jobs.views.async_task", "jobs.dispatch.async_task",
+                  "jobs.notify.async_task"):
         monkeypatch.setattr(where, record)
     return calls
 

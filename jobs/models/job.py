@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from jobs import catalogue, images, polling
+from jobs.signals import announce_finished
 from spend import policy
 
 log = logging.getLogger(__name__)
@@ -350,6 +351,8 @@ class Job(models.Model):
                     setattr(self, name, value)
             if computed:
                 self.refresh_from_db(fields=computed)
+            if changes.get("status") in self.Status.terminal():
+                announce_finished(Job, self.pk, changes["status"])
         else:
             self.refresh_from_db()
         return won

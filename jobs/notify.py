@@ -1,0 +1,158 @@
+"""Telling people their jobs finished: the activity feed every signed-in page polls (a count for
+the tab title, and recent finishes for the browser's notifications), the page where a person
+chooses to be e-mailed, and that e-mail.
+
+The e-mail is queued by a receiver of `jobs.signals.job_finished`, so only after the finishing
+move is committed, and sent by a worker: a slow mail server never holds up a request or a poll.
+"""
+
+import logging
+from datetime import timedelta
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.mail import send_mail
+from django.db import transaction
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from django_q.tasks import async_task
+
+from jobs import catalogue
+from jobs.models import Job, Preferences
+
+log = logging.getLogger(__name__)
+
+S = Job.Status
+# sent and not settled: what "(2 running)" in the tab title counts
+RUNNING = (S.QUEUED, S.SUBMITTING, S.SUBMITTED, S.PROCESSING, S.UNKNOWN)
+RECENT_FINISHES = 10
+# how far back `since` may reach: an old (or forged) one must not make a poll read every finish
+SINCE_AT_MOST = timedelta(days=1)
+
+
+def parse_since(value):
+    """The `since` parameter as an aware datetime, or None when missing or not a time."""
+    try:
+        # an unencoded "+01:00" arrives as " 01:00"
+        moment = parse_datetime(value.strip().replace(" ", "+"))
+    except ValueError:
+        return None
+    if moment is not None and timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+@require_GET
+@never_cache
+def activity(request):
+    # the time is taken before the queries, so the next poll's `since` misses nothing they missed
+    now = timezone.now()
+    mine = Job.objects.owned_by(request.user)
+    since = parse_since(request.GET.get("since", ""))
+    finished = []
+    if since is not None:
+        since = max(since, now - SINCE_AT_MOST)
+        finished = (mine.filter(status__in=S.terminal(), finished_at__gt=since)
+                    .order_by("-finished_at", "-id")[:RECENT_FINISHES])
+    return JsonResponse({
+        "running": mine.filter(status__in=RUNNING).count(),
+        "finished": [{"id": job.pk, "title": job.display_title, "status": job.status,
+                      "label": job.status_label, "url": job.get_absolute_url(),
+                      "error": job.error if job.status == S.FAILED else ""}
+                     for job in finished],
+        "now": now.isoformat(),
+    })
+
+
+class PreferencesForm(forms.ModelForm):
+    """A person's notification choices, with the address their e-mail goes to (their account's)."""
+
+    email = forms.EmailField(label="E-mail address", required=False,
+                             help_text="Used only for these e-mails.")
+
+    class Meta:
+        model = Preferences
+        fields = ["email_when_finished"]
+
+    def __init__(self, *args, person, **kwargs):
+        super().__init__(*args, instance=Preferences.of(person), **kwargs)
+        self.person = person
+        self.fields["email"].initial = person.email
+
+    def clean(self):
+        cleaned = super().clean()
+        if (cleaned.get("email_when_finished") and not cleaned.get("email")
+                and "email" not in self.errors):
+            self.add_error("email", "Add the address the e-mail should go to, or untick the box.")
+        return cleaned
+
+    @transaction.atomic
+    def save(self):
+        self.person.email = self.cleaned_data["email"]
+        self.person.save(update_fields=["email"])
+        return super().save()
+
+
+def preferences(request):
+    form = PreferencesForm(request.POST or None, person=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your settings are saved.")
+        return redirect("preferences")
+    return render(request, "jobs/preferences.html", {"form": form})
+
+
+def recipient(job):
+    """The address to e-mail about a job's finish, or "" when its owner wants no e-mail."""
+    owner = job.owner
+    if owner.email and Preferences.of(owner).email_when_finished:
+        return owner.email
+    return ""
+
+
+def queue_finished_email(sender, pk, status, **kwargs):
+    """Receiver of `job_finished`: queue the e-mail if the job's owner wants one."""
+    job = Job.objects.select_related("owner").filter(pk=pk).first()
+    if job is not None and recipient(job):
+        async_task(send_finished_email, pk, task_name=f"finished-email-{pk}")
+
+
+def absolute(path):
+    """A path of ours as a link for an e-mail: absolute when the app knows its public address."""
+    return settings.PUBLIC_BASE_URL + path
+
+
+def finished_email(job):
+    """The subject and body of the e-mail about a finished job."""
+    title = " ".join(job.display_title.split())  # a header holds no line breaks
+    cost = catalogue.format_money(job.cost)
+    if job.status == S.SUCCEEDED:
+        subject = f'Your video "{title}" is ready'
+        outcome = "Your video is ready to watch and download:"
+    else:
+        subject = f'Your video "{title}" failed'
+        outcome = f"Your video failed: {job.error or 'no reason was given.'}"
+        cost += f" ({job.cost_note})" if job.cost_note else ""
+    body = "\n".join([
+        outcome, absolute(job.get_absolute_url()), "", f"Cost: {cost}", "",
+        "You get this e-mail because you asked Kling Studio for it. To stop it, untick the box "
+        "in your settings:", absolute(reverse("preferences"))])
+    return subject, body
+
+
+def send_finished_email(job_id):
+    """Task: e-mail a job's owner that it finished, if they (still) want that."""
+    job = Job.objects.select_related("owner").filter(pk=job_id).first()
+    if job is None or not job.is_finished:
+        return
+    address = recipient(job)
+    if address:
+        subject, body = finished_email(job)
+        send_mail(subject, body, None, [address])
+        log.info("E-mailed the owner of job %s that it %s", job.pk, job.status)
