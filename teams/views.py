@@ -84,7 +84,7 @@ def project_detail(request, pk):
 def compare(request):
     """Two to four takes side by side: each must be one the person may see."""
     ids = list(dict.fromkeys(int(value) for value in request.GET.getlist("jobs")
-                             if value.isdigit()))
+                             if value.isdecimal()))
     if not 2 <= len(ids) <= MAX_COMPARED:
         messages.error(request, f"Pick two to {MAX_COMPARED} finished videos to compare: tick "
                                 "them in the gallery or on a project's page, then Compare.")
@@ -103,7 +103,10 @@ def compare(request):
 @require_POST
 def choose_take(request, pk):
     project = open_project(request, pk)
-    job = get_object_or_404(Job.objects.visible_to(request.user), pk=request.POST.get("job"),
+    chosen = request.POST.get("job", "")
+    if not chosen.isdecimal():
+        raise Http404("No such video")
+    job = get_object_or_404(Job.objects.visible_to(request.user), pk=chosen,
                             project=project)
     if job.status != Job.Status.SUCCEEDED:
         messages.error(request, f"“{job.display_title}” has no video yet, so it cannot be the "

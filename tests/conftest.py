@@ -113,6 +113,29 @@ def staff(django_user_model):
 
 
 @pytest.fixture
+def teammate(django_user_model):
+    """The owner's teammate in `team`."""
+    return django_user_model.objects.create_user("tara", password="teammate-pass-123")
+
+
+@pytest.fixture
+def team(owner, teammate):
+    from teams.models import Team
+
+    team = Team.objects.create(name="Harbour crew")
+    team.members.add(owner, teammate)
+    return team
+
+
+@pytest.fixture
+def project(team):
+    """A project `team` shares."""
+    from teams.models import Project
+
+    return Project.objects.create(name="Harbour film", team=team)
+
+
+@pytest.fixture
 def make_job(owner):
     """A job as the composer would have saved it, with a real start frame."""
     from jobs import catalogue

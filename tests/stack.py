@@ -114,13 +114,22 @@ class Stack:
     def stop_process(self, name, kill=False):
         process = self.processes.pop(name)
         try:
-            os.killpg(process.pid, signal.SIGKILL if kill else signal.SIGTERM)
+            if kill:
+                os.killpg(process.pid, signal.SIGKILL)
+            else:
+                # the process itself stops its children (qcluster its workers); a signal to the
+                # whole group at once leaves qcluster waiting for workers that already went
+                os.kill(process.pid, signal.SIGTERM)
             process.wait(timeout=20)
         except ProcessLookupError:
             pass
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            pass
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # whatever of the group is left
+        except ProcessLookupError:
+            pass
+        process.wait()
 
     def kill_and_restart(self, name):
         """kill -9 a process and all its children, as a crash would, then start it again."""

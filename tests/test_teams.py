@@ -10,7 +10,7 @@ from django.urls import reverse
 from jobs import search, tasks
 from jobs.models import Element, Job, Star
 from spend.models import Budget
-from teams.models import Project, Team
+from teams.models import Project
 from tests.composer import composer_post, selected, signed_in, text_of
 from tests.conftest import upload
 from tests.test_views import MP4, body, submit
@@ -25,23 +25,6 @@ def succeed(job, video=MP4):
     assert job.mark_succeeded(f"https://cdn.shortapi.example/{job.pk}.mp4")
     job.video.save("video.mp4", ContentFile(video), save=True)
     return job
-
-
-@pytest.fixture
-def teammate(django_user_model):
-    return django_user_model.objects.create_user("tara", password="teammate-pass-123")
-
-
-@pytest.fixture
-def team(owner, teammate):
-    team = Team.objects.create(name="Harbour crew")
-    team.members.add(owner, teammate)
-    return team
-
-
-@pytest.fixture
-def project(team):
-    return Project.objects.create(name="Harbour film", team=team)
 
 
 @pytest.fixture

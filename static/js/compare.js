@@ -17,9 +17,18 @@
     return videos.reduce((a, b) => ((b.duration || 0) > (a.duration || 0) ? b : a));
   }
 
+  // whether a take still has picture at `time` (a shorter one has ended by then)
+  function covers(video, time) {
+    return time < (video.duration || 0) - 0.05;
+  }
+
   function seekAll(time) {
     videos.forEach((video) => {
       video.currentTime = Math.min(time, Math.max((video.duration || time) - 0.05, 0));
+      // a shorter take that had ended plays again when the bar goes back into it
+      if (section.dataset.playing === "true" && video.paused && covers(video, time)) {
+        video.play().catch(() => null);
+      }
     });
     show(time);
   }
@@ -44,7 +53,9 @@
     }
     const lead = longest();
     if (lead.ended || (lead.duration && lead.currentTime >= lead.duration - 0.05)) seekAll(0);
-    Promise.all(videos.map((video) => video.play().catch(() => null))).then(() => setPlaying(true));
+    // a shorter take the lead has gone past stays on its last frame rather than start over
+    const playing = videos.filter((video) => video === lead || covers(video, lead.currentTime));
+    Promise.all(playing.map((video) => video.play().catch(() => null))).then(() => setPlaying(true));
   });
 
   scrub.addEventListener("input", () => {
