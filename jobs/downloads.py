@@ -4,8 +4,14 @@ The URL comes from outside, so it goes through the outbound seam (`jobs.outbound
 only, every hop checked at connect time against internal addresses, a byte cap and a total
 deadline. The body streams straight into storage (the local disk, or the bucket in parts) with
 only a small buffer in between, and is kept only if it is an MP4: a refused or broken download
-leaves nothing behind.
+leaves nothing behind. A caller that changes the file before it is kept (writing a recipe into
+it) gets it on local disk first: streamed into a temporary file, handed to `amend`, streamed on
+into storage and deleted, so memory stays bounded either way.
 """
+
+import os
+import shutil
+import tempfile
 
 from django.conf import settings
 from django.core.files import File
@@ -19,9 +25,11 @@ __all__ = ["DownloadError", "keep"]
 DEADLINE_SECONDS = 120
 
 
-def keep(url, name, max_bytes=None, deadline_seconds=DEADLINE_SECONDS, storage=None):
+def keep(url, name, max_bytes=None, deadline_seconds=DEADLINE_SECONDS, storage=None,
+         amend=None):
     """Store the MP4 at `url` under `name` in `storage` (the default one); the name it was
-    stored under, or DownloadError saying what went wrong."""
+    stored under, or DownloadError saying what went wrong. `amend(path)`, when given, may
+    rewrite the downloaded file in place before it is stored."""
     storage = storage or default_storage
 
     def store(body):
@@ -32,8 +40,25 @@ def keep(url, name, max_bytes=None, deadline_seconds=DEADLINE_SECONDS, storage=N
                 storage.delete(name)
             raise
 
-    return outbound.download(url, store, max_bytes=max_bytes or settings.KLING_VIDEO_MAX_BYTES,
-                             seconds=deadline_seconds, accept=_mp4_only)
+    fetch = {"max_bytes": max_bytes or settings.KLING_VIDEO_MAX_BYTES,
+             "seconds": deadline_seconds, "accept": _mp4_only}
+    if amend is None:
+        return outbound.download(url, store, **fetch)
+    with tempfile.TemporaryDirectory(prefix="kling-video-") as folder:
+        path = os.path.join(folder, "video.mp4")
+
+        def to_disk(body):
+            with open(path, "wb") as out:
+                shutil.copyfileobj(body, out, outbound.CHUNK)
+
+        outbound.download(url, to_disk, **fetch)
+        amend(path)
+        try:
+            with open(path, "rb") as downloaded:
+                return store(downloaded)
+        except OSError as error:
+            reason = f"the video could not be stored ({type(error).__name__})"
+            raise DownloadError(reason) from None
 
 
 def _mp4_only(head):

@@ -1,17 +1,19 @@
-"""Drafts and remixes: jobs kept unsent, and new jobs started from an old one.
+"""Drafts, remixes and continuations: jobs kept unsent, and new jobs started from an old one (its
+settings, its last frame, or the recipe inside a video file it made).
 
-Both open the composer filled in. Whatever it sends goes to the composer's own view
+All of them open the composer filled in. Whatever it sends goes to the composer's own view
 (`views.compose`), so a draft is submitted through exactly the checks, budget hold and queueing
 any new job gets; only saving a draft has a view here. A draft is its owner's alone, like a job:
-anybody else gets a 404. A remix may start from a teammate's job in a shared project.
+anybody else gets a 404. A remix or a continuation may start from a teammate's job in a shared
+project.
 """
 
 from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from jobs import submission
+from jobs import continuing, recipes, submission
 from jobs.forms import ComposeForm
 from jobs.models import Job
 from jobs.views import composer, visible_job
@@ -25,7 +27,8 @@ def own_draft(request, pk):
 def drafts(request):
     drafts = (Job.objects.owned_by(request.user).drafts().order_by("-updated_at")
               .prefetch_related("shots", "elements"))
-    return render(request, "jobs/drafts.html", {"drafts": drafts})
+    return render(request, "jobs/drafts.html",
+                  {"drafts": drafts, "recipe_form": recipes.RecipeFileForm()})
 
 
 @require_POST
@@ -64,3 +67,33 @@ def delete_draft(request, pk):
 @require_GET
 def remix(request, pk):
     return composer(request, ComposeForm.copy_of(visible_job(request, pk), request.user))
+
+
+@require_GET
+def continue_job(request, pk):
+    """The composer for the next shot: the job's last frame as its start frame."""
+    job = visible_job(request, pk)
+    try:
+        start_frame = continuing.start_frame_after(job, request.user)
+    except continuing.CannotContinue as problem:
+        messages.error(request, str(problem))
+        return redirect(job)
+    return composer(request, ComposeForm.continuation_of(job, request.user, start_frame))
+
+
+@require_http_methods(["GET", "POST"])
+def remix_from_file(request):
+    """The composer filled in from the recipe inside a video file Kling Studio made."""
+    if request.method == "GET":
+        return render(request, "jobs/remix_file.html", {"recipe_form": recipes.RecipeFileForm()})
+    form = recipes.RecipeFileForm(request.POST, request.FILES)
+    if form.is_valid():
+        fields, staged, shots, elements, notes = recipes.composer_input(
+            form.cleaned_data["video"], request.user)
+        filled = ComposeForm(user=request.user, initial=fields, shot_rows=shots,
+                             element_rows=elements)
+        filled.staged = staged
+        for note in notes:
+            messages.info(request, note)
+        return composer(request, filled)
+    return render(request, "jobs/remix_file.html", {"recipe_form": form}, status=400)

@@ -3,7 +3,8 @@ is spent; with Kling 3.0, its storyboard and elements too (formsets from `jobs.s
 
 Images that passed their checks survive a rejected form: they are staged in storage and carried
 in signed hidden fields (`jobs.staging`), so fixing a too-long prompt never means uploading the
-frames again. The same tokens carry a job's own images into a remix or a reopened draft.
+frames again. The same tokens carry a job's own images into a remix or a reopened draft, and a
+finished job's last frame into the shot that continues it.
 
 The form also keeps drafts: checked with `as_draft=True` it accepts whatever passes the field
 checks (images are still checked), skipping the catalogue's rules; sent normally with a `draft`
@@ -17,12 +18,22 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
-from jobs import catalogue, search, staging, storyboard, submission
+from jobs import catalogue, framing, search, staging, storyboard, submission, uploads
 from jobs.models import Job
 from jobs.submission import DRAFT_GONE, MAX_TAKES
 from teams.models import Project
 
 FRAMES = {"start_frame": "image", "end_frame": "image_tail"}
+# How the page asks for a frame to be fitted to Kling's shape: `<frame>_<key>` for each key, read
+# by `framing.parse`, and `upscale` for a small image that needs nothing else.
+FIT_KEYS = ("fit", "fit_ratio", "fit_x", "fit_y", "upscale")
+FIT_RATIOS = {"16:9": "16:9 landscape", "9:16": "9:16 portrait", "1:1": "1:1 square",
+              "4:3": "4:3", "5:2": "5:2, the widest Kling takes",
+              "2:5": "2:5, the tallest Kling takes"}
+SAME_FIT = "end_frame_same_fit"
+CONTINUES_GONE = ("The video this one was to continue is no longer there for you (deleted, or its "
+                  "project is no longer shared with you). Send again to make it a shot of its "
+                  "own.")
 ARG_FIELDS = {"mode": "mode", "duration": "duration", "prompt": "prompt",
               "negative_prompt": "negative_prompt", "generate_audio": "generate_audio",
               "multi_shot": "multi_shot", "shot_type": "shot_type",
@@ -61,6 +72,10 @@ class ComposeForm(forms.Form):
         coerce=int, initial=1, required=False, empty_value=1,
         choices=[(n, str(n)) for n in range(1, MAX_TAKES + 1)],
         help_text="Identical videos sent together, to pick the best of.")
+    # the job whose next shot this is ("Continue"), carried through rejected forms and drafts
+    continues = forms.ModelChoiceField(queryset=Job.objects.none(), required=False,
+                                       widget=forms.HiddenInput,
+                                       error_messages={"invalid_choice": CONTINUES_GONE})
 
     def __init__(self, data=None, files=None, *, user, as_draft=False, draft=None,
                  shot_rows=None, element_rows=None, **kwargs):
@@ -72,9 +87,13 @@ class ComposeForm(forms.Form):
             data, files = self._input(data, files)
         super().__init__(data, files, **kwargs)
         self.fields["project"].queryset = Project.objects.open_to(user).select_related("team")
+        self.fields["continues"].queryset = Job.objects.visible_to(user).sent()
         if "project" not in self.initial:
             self.initial["project"] = last_project(user)
         self.frames: dict[str, staging.Picked] = {}
+        # a fitted frame's image as sent, staged instead of the fit; the fits, to show again
+        self.originals: dict[str, staging.Picked] = {}
+        self.fits: dict[str, dict[str, str]] = {}
         self.staged: dict[str, str] = {}
         self.custom = False
         self.shots = storyboard.ShotFormSet(data, prefix="shots", initial=shot_rows)
@@ -112,6 +131,31 @@ class ComposeForm(forms.Form):
         form.staged = staged
         return form
 
+    @classmethod
+    def continuation_of(cls, job, user, start_frame):
+        """An unsent composer for the shot after `job`: `start_frame` (a staging token for the
+        job's last frame), the job's model, mode and duration, its project if the person may use
+        it, and nothing else: a new prompt and title, one take."""
+        initial = {"model": job.model_id, "mode": job.mode, "duration": job.duration,
+                   "prompt": "", "title": "", "takes": 1,
+                   "project": usable_project(job, user) or "", "continues": job.pk}
+        form = cls(user=user, initial=initial)
+        form.staged = {"start_frame": start_frame}
+        return form
+
+    @property
+    def continued(self):
+        """The job this one continues, for the page to name (None when there is none, or the
+        one posted is not the person's to continue)."""
+        if self.is_bound:
+            return getattr(self, "cleaned_data", {}).get("continues")
+        pk = self.initial.get("continues")
+        return self.fields["continues"].queryset.filter(pk=pk).first() if pk else None
+
+    # what the fit panel beside each frame offers (templates/jobs/_frame_field.html)
+    fit_ratios = FIT_RATIOS
+    min_image_side = catalogue.MIN_IMAGE_SIDE
+
     def clean_start_frame(self):
         return self._clean_frame("start_frame", required=not self.as_draft)
 
@@ -119,13 +163,37 @@ class ComposeForm(forms.Form):
         return self._clean_frame("end_frame", required=False)
 
     def _clean_frame(self, name, required):
+        """The frame's image; fitted to Kling's shape from its original when the page asks
+        (`jobs.framing`), the end frame maybe with the start frame's fit so that both match."""
         token = "" if self.data.get(f"{name}_remove") else self.data.get(f"{name}_staged")
-        picked = staging.pick(self.cleaned_data.get(name), token, self.user)
+        self.fits[name] = self._posted_fit(name)
+        borrowed = name == "end_frame" and bool(self.data.get(SAME_FIT))
+        asked = self._posted_fit("start_frame") if borrowed else self.fits[name]
+        fitting = bool(asked["fit"] or asked["upscale"])
+        picked = staging.pick(self.cleaned_data.get(name), token, self.user, shape=not fitting)
+        if picked and fitting:
+            self.originals[name] = picked
+            picked = self._fitted(picked, asked, shown=None if borrowed else self.fits[name])
         if picked:
             self.frames[name] = picked
         elif required:
             raise ValidationError("Upload a start frame: the picture the video starts from.")
         return picked
+
+    def _posted_fit(self, frame):
+        return {key: str(self.data.get(f"{frame}_{key}", "")).strip() for key in FIT_KEYS}
+
+    def _fitted(self, original, asked, shown):
+        """The original fitted as `asked`; the crop's position, placed on the kept original,
+        goes into `shown` for the next try (None: the start frame's fit, borrowed)."""
+        try:
+            fit = uploads.placed(framing.parse(asked), original.image)
+            if shown is not None and fit and fit.kind == "crop":
+                shown.update(fit_x=str(fit.x), fit_y=str(fit.y))
+            return staging.Picked(uploads.fit_image(original.image, fit))
+        except framing.FitError as error:
+            prefix = "" if shown is not None else "The start frame's fit does not suit this one: "
+            raise ValidationError(prefix + str(error), code="fit") from None
 
     def clean(self):
         data = super().clean()
@@ -187,8 +255,9 @@ class ComposeForm(forms.Form):
                     or self.elements.total_error_count())
 
     def stage_frames(self):
-        """Keep the images that passed their checks for the next try of a rejected form."""
-        for name, picked in self.frames.items():
+        """Keep the images that passed their checks for the next try of a rejected form (a
+        fitted frame's original, so that its fit can still be changed)."""
+        for name, picked in {**self.frames, **self.originals}.items():
             self.staged[name] = staging.stage(picked, self.user)
         for form in self.elements.forms:
             form.stage()
@@ -205,7 +274,7 @@ class ComposeForm(forms.Form):
             spec=data["spec"], estimate=data["estimate"],
             start_frame=self.frames.get("start_frame"), end_frame=self.frames.get("end_frame"),
             elements=elements, project=data.get("project"), title=data.get("title", "").strip(),
-            takes=data.get("takes") or 1)
+            takes=data.get("takes") or 1, continues=data.get("continues"))
 
 
 class TitleForm(forms.ModelForm):
@@ -245,17 +314,24 @@ def estimate(model, spec):
 def job_input(job, user, remix=False):
     """The composer's input for a copy of `job`: its fields, its frames as tokens, and its shot
     and element rows. A remix (of a teammate's job, maybe) starts with a title of its own, one
-    take, and the project only if the person may use it."""
+    take, the project only if the person may use it, and continues nothing; a draft keeps the
+    job it continues."""
     fields = {"model": job.model_id, "mode": job.mode, "duration": job.duration,
               "prompt": job.prompt, "negative_prompt": job.negative_prompt,
               "generate_audio": job.generate_audio, "multi_shot": "1" if job.multi_shot else "0",
               "shot_type": job.shot_type, "takes": 1 if remix else job.takes,
-              "title": "" if remix else job.title, "project": ""}
-    if job.project_id and Project.objects.open_to(user).filter(pk=job.project_id).exists():
-        fields["project"] = job.project_id
+              "title": "" if remix else job.title, "project": usable_project(job, user) or "",
+              "continues": "" if remix else job.continues_id or ""}
     staged = {name: staging.token_for(getattr(job, name).name, user)
               for name in FRAMES if getattr(job, name)}
     return fields, staged, storyboard.shot_rows(job), storyboard.element_rows(job, user)
+
+
+def usable_project(job, user):
+    """The id of the job's project if the person may put jobs in it, else None."""
+    if job.project_id and Project.objects.open_to(user).filter(pk=job.project_id).exists():
+        return job.project_id
+    return None
 
 
 def saved_input(job, user):

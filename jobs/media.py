@@ -9,11 +9,19 @@ fresh random name), so a name and its size identify the content.
 With object storage the browser is sent instead to a presigned link that expires in minutes: the
 bucket answers ranges itself and no app thread is held for a whole video. The redirect may be
 cached privately for almost as long, so a revisit reuses the link and the bytes behind it.
+
+`local_path` hands a stored file to readers that want a path on this machine (PyAV): the file
+itself on local storage, a temporary copy streamed down from a bucket otherwise.
 """
 
 import hashlib
+import os
 import re
+import shutil
+import tempfile
+from contextlib import contextmanager
 
+from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import (FileResponse, Http404, HttpResponse, HttpResponseRedirect,
@@ -109,3 +117,43 @@ def _part(name, first, last):
                 return
             remaining -= len(chunk)
             yield chunk
+
+
+@contextmanager
+def local_path(name, storage=None):
+    """A path on this machine to the stored file `name`, for as long as the block runs: the file
+    itself on local storage, else a temporary copy streamed from the bucket in parts and deleted
+    afterwards. OSError when it is not stored.
+
+    The copy comes through boto3's transfer, never through the storage's own file object: that
+    one holds the whole file in memory (django-storages' AWS_S3_MAX_MEMORY_SIZE is 0, unlimited,
+    by default)."""
+    storage = storage or default_storage
+    try:
+        path = storage.path(name)
+    except NotImplementedError:
+        path = None
+    if path is not None:
+        if not os.path.exists(path):
+            raise FileNotFoundError(name)
+        yield path
+        return
+    with tempfile.NamedTemporaryFile(suffix=os.path.splitext(name)[1]) as copy:
+        _download(storage, name, copy)
+        copy.flush()
+        yield copy.name
+
+
+def _download(storage, name, handle):
+    bucket = getattr(storage, "bucket", None)
+    if bucket is None:  # some other remote storage: its own file object, a chunk at a time
+        with storage.open(name, "rb") as source:
+            shutil.copyfileobj(source, handle, CHUNK)
+        return
+    key = f"{storage.location.rstrip('/')}/{name}" if storage.location else name
+    try:
+        bucket.download_fileobj(key, handle, Config=storage.transfer_config)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+            raise FileNotFoundError(name) from error
+        raise

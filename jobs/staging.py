@@ -5,6 +5,10 @@ A rejected composer form keeps the images that passed their checks: they are wri
 again, carries the job's own stored images the same way, so nothing is uploaded twice. A token
 names a storage path, is signed, expires after a day and only works for the person it was made
 for.
+
+A frame its owner is fitting to Kling's shape (`jobs.framing`) is staged as it was sent, so the
+fit can still be changed; every image read back from a token is therefore checked for Kling's
+side and ratio limits again unless a fit is about to be made from it.
 """
 
 import uuid
@@ -54,23 +58,26 @@ def staged_name(token, user):
     return name
 
 
-def load(token, user):
+def load(token, user, shape=True):
+    """The token's image, or None. Raises ValidationError for one of a shape Kling refuses,
+    unless `shape=False` (a fit is about to be made from it)."""
     name = staged_name(token, user)
     if name is None:
         return None
     with default_storage.open(name, "rb") as handle:
         content = handle.read()
-    image = uploads.CheckedImage(content, name.rsplit(".", 1)[-1], 0, 0)
+    image = uploads.stored(content, name.rsplit(".", 1)[-1], shape=shape)
     return Picked(image, token=token, stored_as=name)
 
 
-def pick(upload, token, user):
+def pick(upload, token, user, shape=True):
     """The image a field ends up with: a new upload (checked), else the token's image, else
-    None. Raises ValidationError for an upload Kling would refuse or a token that expired."""
+    None. Raises ValidationError for an upload Kling would refuse or a token that expired;
+    with `shape=False` an image of any shape is accepted, for a fit to be made from it."""
     if upload:
-        return Picked(uploads.check_upload(upload))
+        return Picked(uploads.check_upload(upload, shape=shape))
     if token:
-        picked = load(token, user)
+        picked = load(token, user, shape=shape)
         if picked is None:
             raise ValidationError(EXPIRED, code="expired")
         return picked

@@ -12,7 +12,6 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from jobs import catalogue, staging, uploads
-from jobs.models import Element, ElementReference, Shot
 
 # Where the catalogue's problems about shots and elements are shown, by the arg they name. The
 # first pattern that matches wins: `row` is the formset row, the field is that row's field
@@ -206,25 +205,3 @@ def element_rows(job, user):
         for element in job.elements.prefetch_related("references")
     ]
 
-
-def save_shots(job, shot_forms):
-    job.shots.all().delete()
-    shots = [form.as_shot() for form in shot_forms]
-    Shot.objects.bulk_create(Shot(job=job, position=position, prompt=shot.prompt,
-                                  duration=shot.duration)
-                             for position, shot in enumerate(shots))
-
-
-def save_elements(job, element_forms, reusable=frozenset()):
-    job.elements.all().delete()
-    for position, form in enumerate(element_forms):
-        element = Element(job=job, position=position, name=form.element_name(position))
-        if form.frontal:
-            staging.store(element.frontal_image, form.frontal, reusable)
-        element.save()
-        references = []
-        for number, picked in enumerate(form.reference_pictures):
-            reference = ElementReference(element=element, position=number)
-            staging.store(reference.image, picked, reusable)
-            references.append(reference)
-        ElementReference.objects.bulk_create(references)

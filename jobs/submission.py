@@ -1,11 +1,11 @@
 """Sending what a person asked for: the one place a submission becomes jobs, holds and tasks.
 
 The composer's form only checks input; it hands over a `Request` (the catalogue's `JobSpec` with
-the images that passed their checks, the project, the title and the number of takes). `send`
-then, in one transaction: holds the total of every take against the person's budget (and their
-team's, for a team project), writes the jobs (or turns the draft being edited into the first
-take), keeps their search words, and queues one task per job once that commits. `keep_draft`
-writes a draft the same way, without holding or sending anything.
+the images that passed their checks, the project, the title, the number of takes and the job it
+continues). `send` then, in one transaction: holds the total of every take against the person's
+budget (and their team's, for a team project), writes the jobs (or turns the draft being edited
+into the first take), keeps their search words, and queues one task per job once that commits.
+`keep_draft` writes a draft the same way, without holding or sending anything.
 """
 
 import uuid
@@ -50,6 +50,7 @@ class Request:
     project: object = None  # a teams.Project the person may use, or None
     title: str = ""
     takes: int = 1
+    continues: object = None  # the Job whose next shot this is (one the person may see), or None
 
     @property
     def frames(self):
@@ -94,6 +95,7 @@ def _write(person, request, draft, status):
     job.generate_audio, job.estimate = spec.generate_audio, request.estimate
     job.multi_shot, job.shot_type = spec.multi_shot, spec.shot_type
     job.project, job.takes = request.project, request.takes
+    job.continues = request.continues
     job.title = request.title or request.default_title
     if request.takes > 1 and status != Job.Status.DRAFT:
         job.take_group, job.take_number = uuid.uuid4(), 1

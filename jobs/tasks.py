@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from jobs import catalogue, downloads, images, outage, polling, reachability, shortapi, staging
+from jobs import (catalogue, downloads, images, outage, polling, reachability, recipes, shortapi,
+                  staging)
 from jobs.models import Job
 
 log = logging.getLogger(__name__)
@@ -155,8 +156,9 @@ def queue_video(job):
 
 
 def keep_video(job_id):
-    """Stream the result into storage, since ShortAPI's URLs expire. Each try is counted as it
-    starts, so a download that never ends still uses up a try."""
+    """Stream the result into storage, since ShortAPI's URLs expire, with the job's recipe
+    written into it (`jobs.recipes`). Each try is counted as it starts, so a download that never
+    ends still uses up a try."""
     job = Job.objects.filter(pk=job_id).first()
     if job is None:
         return
@@ -164,7 +166,9 @@ def keep_video(job_id):
     if not job.start_video_attempt(timezone.now()):
         return
     try:
-        stored = downloads.keep(job.video_url, job.video.field.generate_filename(job, "video.mp4"))
+        # the recipe goes in on the way, so every kept video can be traced and remixed
+        stored = downloads.keep(job.video_url, job.video.field.generate_filename(job, "video.mp4"),
+                                amend=lambda path: recipes.carry(job, path))
     except downloads.DownloadError as error:
         job.note_video_error(f"The video could not be saved here yet: {error.message}.",
                              give_up=error.permanent)

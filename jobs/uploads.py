@@ -14,17 +14,21 @@ MAX_SIDE pixels on its long side, and further if that is what it takes to stay w
 large JPEG is decoded at a reduced scale straight away. One check of an image at the pixel limit
 stays within 240 MB of memory: the worst case is a 24 MP PNG with transparency (about 230 MB); a
 24 MP JPEG takes about 50 MB (the benchmark prints both).
+
+An image its owner asked to fit (`jobs.framing`) is rewritten the same way but kept whatever its
+shape; `fit_image` crops or pads it from the parameters the page posted and checks the result
+like any upload.
 """
 
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from jobs import catalogue
+from jobs import catalogue, framing
 
 ACCEPTED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": None}
 # More than a 24-megapixel camera makes; refused from the header, before decoding.
@@ -44,13 +48,16 @@ class CheckedImage:
     extension: str
     width: int
     height: int
+    # the upright size of the upload as sent, before it was scaled down (None: width × height)
+    source: tuple[int, int] | None = None
 
     def as_file(self):
         return ContentFile(self.content, name=f"frame.{self.extension}")
 
 
-def check_upload(upload) -> CheckedImage:
-    """The upload, rewritten clean, or a ValidationError that says what to change."""
+def check_upload(upload, shape=True) -> CheckedImage:
+    """The upload, rewritten clean, or a ValidationError that says what to change. With
+    `shape=False`, Kling's side and ratio limits are left for a fit to meet."""
     limit_mb = catalogue.MAX_IMAGE_BYTES // (1024 * 1024)
     if upload.size > catalogue.MAX_IMAGE_BYTES:
         raise ValidationError(
@@ -62,7 +69,7 @@ def check_upload(upload) -> CheckedImage:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
-                source_format = _check_header(image)
+                source_format, source = _check_header(image, shape)
                 image = _decode_upright(image)
                 content, extension = write(image, source_format)
     except ValidationError:
@@ -75,6 +82,56 @@ def check_upload(upload) -> CheckedImage:
     except (OSError, SyntaxError, ValueError, EOFError):
         raise ValidationError("This image is damaged or incomplete and cannot be opened. "
                               "Export it again and upload the new file.", code="broken") from None
+    if not shape:
+        return replace(stored(content, extension, shape=False), source=source)
+    return _within_limits(content, extension)
+
+
+def stored(content, extension, shape=True) -> CheckedImage:
+    """An image we wrote earlier, read back from its header. One kept for a fit may have any
+    shape, so Kling's side and ratio limits are checked unless `shape=False`."""
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            width, height = image.size
+    except OSError:
+        raise ValidationError("The image uploaded earlier can no longer be read. Upload it "
+                              "again.", code="broken") from None
+    if shape:
+        check_geometry(width, height)
+    return CheckedImage(content, extension, width, height)
+
+
+def fit_image(original: CheckedImage, fit: framing.Fit | None) -> CheckedImage:
+    """`original` (from `check_upload(shape=False)` or `stored`) cropped or padded as `fit` asks,
+    in its own pixels (see `placed`), and scaled up to Kling's minimum (`framing.apply`), then
+    checked like any upload. Raises FitError for a crop outside it."""
+    with Image.open(io.BytesIO(original.content)) as image:
+        image.load()
+        source_format, icc = image.format, image.info.get("icc_profile")
+        fitted = framing.apply(image, fit)
+    if icc:
+        fitted.info["icc_profile"] = icc
+    if max(fitted.size) > MAX_SIDE:  # a pad can widen the kept image past it
+        fitted.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return _within_limits(*write(fitted, source_format))
+
+
+def placed(fit, original):
+    """A crop asked for in the pixels of the upload as sent (what the page measured), placed on
+    the copy we kept, which is smaller when the upload was larger than MAX_SIDE. Raises
+    FitError for a crop outside the upload."""
+    size = (original.width, original.height)
+    source = original.source or size
+    if fit is None or fit.kind != "crop" or source == size:
+        return fit
+    framing.crop_box(*source, fit.fraction, fit.x, fit.y)  # refused as the person placed it
+    width, height = framing.crop_size(*size, fit.fraction)
+    return framing.Fit(fit.kind, fit.ratio,
+                       min(round(fit.x * size[0] / source[0]), size[0] - width),
+                       min(round(fit.y * size[1] / source[1]), size[1] - height))
+
+
+def _within_limits(content, extension):
     with Image.open(io.BytesIO(content)) as written:
         width, height = written.size
         problem = catalogue.image_problem(written.format, len(content), width, height)
@@ -83,8 +140,9 @@ def check_upload(upload) -> CheckedImage:
     return CheckedImage(content, extension, width, height)
 
 
-def _check_header(image):
-    """Everything that can be refused without decoding a pixel. Returns the format."""
+def _check_header(image, shape=True):
+    """Everything that can be refused without decoding a pixel. Returns the format and the
+    upright size."""
     if image.format not in ACCEPTED_FORMATS:
         raise ValidationError(f"This is a {image.format or 'file'} image; upload a JPG or PNG "
                               "(WebP is converted for you).", code="format")
@@ -96,8 +154,9 @@ def _check_header(image):
         raise _too_many_pixels(width, height)
     if image.getexif().get(ORIENTATION_TAG) in QUARTER_TURNS:
         width, height = height, width
-    check_geometry(width, height)
-    return image.format
+    if shape:
+        check_geometry(width, height)
+    return image.format, (width, height)
 
 
 def _decode_upright(image):

@@ -17,6 +17,8 @@ urlpatterns = [
     path("jobs/<int:pk>/elements/<int:position>/references/<int:reference>/",
          views.job_element_image, name="job-element-reference"),
     path("jobs/<int:pk>/remix/", draft_views.remix, name="job-remix"),
+    path("jobs/<int:pk>/continue/", draft_views.continue_job, name="job-continue"),
+    path("remix-from-file/", draft_views.remix_from_file, name="remix-from-file"),
     path("jobs/<int:pk>/title/", views.job_title, name="job-title"),
     path("jobs/<int:pk>/star/", views.job_star, name="job-star"),
     path("drafts/", draft_views.drafts, name="drafts"),

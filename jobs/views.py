@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_q.tasks import async_task
 
-from jobs import abuse, catalogue, finding, images, media, shortapi, submission, tasks
+from jobs import abuse, catalogue, finding, images, media, recipes, shortapi, submission, tasks
 from jobs.forms import ComposeForm, TitleForm
 from jobs.models import TASK_LOST_AFTER, Element, Job, Star
 from jobs.staging import staged_name
@@ -80,7 +80,7 @@ def compose(request):
         form.stage_frames()
     else:
         asked = request.GET.get("project", "")
-        initial = {"project": asked} if asked.isdigit() else {}
+        initial = {"project": asked} if asked.isdecimal() else {}
         form = ComposeForm(user=request.user, initial=initial)
     return composer(request, form, status)
 
@@ -111,7 +111,13 @@ def detail_context(request, job, title_form=None):
         takes = list(Job.objects.visible_to(request.user).filter(take_group=job.take_group)
                      .order_by("take_number"))
     finished = [take for take in takes if take.status == Job.Status.SUCCEEDED]
+    visible = Job.objects.visible_to(request.user)
     return {"job": job, "mine": job.is_owned_by(request.user), "takes": takes,
+            # the shots before and after this one, as far as this person may see them
+            "previous_shot": (visible.filter(pk=job.continues_id).first()
+                              if job.continues_id else None),
+            "next_shots": list(visible.filter(continues=job).order_by("created_at", "id")),
+            "recipe_form": recipes.RecipeFileForm(),
             "compare_ids": [take.pk for take in finished] if len(finished) > 1 else [],
             "starred": Star.objects.filter(person=request.user, job=job).exists(),
             "chosen": job.project is not None and job.project.chosen_take_id == job.pk,
@@ -142,11 +148,16 @@ def job_star(request, pk):
         Star.objects.filter(person=request.user, job=job).delete()
     if request.headers.get("Accept", "").startswith("application/json"):
         return JsonResponse({"starred": starred})
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
-        back = job.get_absolute_url()
-    return redirect(back)
+    return redirect(back(request, job.get_absolute_url()))
+
+
+def back(request, default):
+    """The page a form came from (its `next`) if it is one of ours, else `default`."""
+    there = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(there, allowed_hosts={request.get_host()},
+                                       require_https=request.is_secure()):
+        return there
+    return default
 
 
 @require_GET

@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "django_q",
     "spend",
     "teams",
+    "sequences",
     "simulator",
 ]
 

@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("teams.urls")),
     path("activity/", notify.activity, name="activity"),
     path("settings/", notify.preferences, name="preferences"),
+    path("", include("sequences.urls")),
     path("", include("jobs.urls")),
 ]

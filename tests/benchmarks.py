@@ -15,7 +15,8 @@ different speeds can be compared. Not a test: nothing here passes or fails.
   100,000 jobs against 24, on SQLite and PostgreSQL (tests/bench_pages.py);
 - callbacks: requests per second and p99 of the callback endpoint against a trivial view, with
   wrk, on the embedded default and PostgreSQL + Redis, and tasks queued per job;
-- creates: 200 queued jobs reaching ShortAPI through the app against a plain loop.
+- creates: 200 queued jobs reaching ShortAPI through the app against a plain loop;
+- exports: peak memory of exporting a 15-take sequence against a 3-take one of the same takes.
 """
 
 import io
@@ -421,10 +422,67 @@ def _jpeg(width, height):
     return buffer.getvalue()
 
 
+def bench_export_memory():
+    """Exporting a sequence of 15 takes against one of 3 (the same three simulator videos, five
+    seconds each, three shapes, one silent), each in a fresh process: its peak resident size
+    above what it used before (FFmpeg's frames live outside Python's allocator) and Python's own
+    peak (tracemalloc). Memory should not grow with the number of takes: target ratio close
+    to 1."""
+    import json
+    import subprocess
+
+    from simulator import video
+
+    takes = []
+    for number, (size, audio) in enumerate((((1280, 720), True), ((720, 1280), False),
+                                            ((900, 900), True))):
+        path = WORKDIR / f"export-take-{number}.mp4"
+        video.render(path, Image.new("RGB", size, (60 * number, 90, 160)), 5,
+                     end=Image.new("RGB", size, (200, 120, 40)), audio=audio)
+        takes.append(str(path))
+    child = """
+import json, sys, time, tracemalloc
+from sequences.export import Cut, export
+def status(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
+paths, out = json.loads(sys.argv[1]), sys.argv[2]
+export([Cut(paths[0], 0, 0.5)], out)  # FFmpeg's codecs loaded before the baseline
+open("/proc/self/clear_refs", "w").write("5")
+before = status("VmRSS:")
+tracemalloc.start()
+started = time.perf_counter()
+result = export([Cut(path, 0.5, 4.5) for path in paths], out)
+elapsed = time.perf_counter() - started
+print(json.dumps({"rss": status("VmHWM:") - before, "python": tracemalloc.get_traced_memory()[1],
+                  "seconds": elapsed, "duration": result.duration}))
+"""
+    figures = {}
+    for count in (3, 15):
+        paths = [takes[n % len(takes)] for n in range(count)]
+        result = subprocess.run([sys.executable, "-c", child, json.dumps(paths),
+                                 str(WORKDIR / f"export-{count}.mp4")], capture_output=True,
+                                text=True, check=True, env={**os.environ})
+        figures[count] = json.loads(result.stdout.strip().splitlines()[-1])
+    few, many = figures[3], figures[15]
+    return [
+        ("export: peak MB above baseline, 3 takes (12 s)", few["rss"]),
+        ("export: peak MB above baseline, 15 takes (60 s)", many["rss"]),
+        ("export: peak resident memory, 15 takes / 3 takes (target close to 1)",
+         many["rss"] / few["rss"]),
+        ("export: peak Python memory, 15 takes / 3 takes (target close to 1)",
+         many["python"] / few["python"]),
+        ("export: seconds of work per second of sequence, 15 takes",
+         many["seconds"] / many["duration"]),
+    ]
+
+
 def main():
     rows = []
     benches = [bench_download_memory, bench_upload_check, bench_simulator_render,
-               bench_polling_against_callbacks, bench_pages, bench_callbacks, bench_creates]
+               bench_polling_against_callbacks, bench_pages, bench_callbacks, bench_creates,
+               bench_export_memory]
     chosen = [b for b in benches if any(name in b.__name__ for name in sys.argv[1:])] or benches
     for bench in chosen:
         rows += bench()

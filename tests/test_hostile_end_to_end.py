@@ -26,7 +26,7 @@ def test_refused_files_are_explained_beside_the_frame_and_never_reach_shortapi(s
         page = submit(stack, session, {**FIELDS, "prompt": f"Refused: {case}"},
                       {"start_frame": (name, make(), content_type)})
         assert "/jobs/new/" in page.url, case
-        field = page.text.split('id="field-start_frame"')[1].split("</div>")[0]
+        field = page.text.split('id="field-start_frame"')[1].split('id="field-end_frame"')[0]
         assert 'class="error"' in field, (case, field)
         assert f"Refused: {case}" in page.text, case
     assert stack.simulator_stats()["created"] == 0

@@ -475,7 +475,7 @@ def test_it_notes_a_failed_download_and_counts_the_try_when_it_starts(make_job, 
 def test_a_try_that_never_ends_still_counts(make_job, files, monkeypatch):
     job = succeeded_at(make_job, files.serve("/result/5.mp4", MP4))
 
-    def killed(url, name):
+    def killed(url, name, **options):
         raise SystemExit("the worker was killed at its timeout")
 
     monkeypatch.setattr(tasks.downloads, "keep", killed)

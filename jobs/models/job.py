@@ -167,7 +167,7 @@ class Job(models.Model):
     # what the composer sets, and so what editing a draft may change
     DRAFT_FIELDS = ("model_id", "mode", "duration", "prompt", "negative_prompt", "generate_audio",
                     "multi_shot", "shot_type", "start_frame", "end_frame", "poster", "estimate",
-                    "project", "title", "takes")
+                    "project", "title", "takes", "continues")
     MAX_VIDEO_ATTEMPTS = 10
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
@@ -180,6 +180,9 @@ class Job(models.Model):
     take_group = models.UUIDField(null=True, blank=True, db_index=True)
     take_number = models.PositiveSmallIntegerField(default=1)
     takes = models.PositiveSmallIntegerField(default=1)
+    # The job whose last frame this one starts from ("Continue"): the shot before it.
+    continues = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="continued_by")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED,
                               db_index=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

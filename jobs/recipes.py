@@ -1,0 +1,161 @@
+"""A job's recipe: what made its video, carried inside the MP4 it is kept as, and read back from
+a file someone brings to remix it.
+
+`recipe_of` is the one description of a job as a recipe (model, settings, prompts, shots,
+element names, title, the job it continues, its own id); the sequences app builds an export's
+recipe from it. `carry` writes it into a kept video (`sequences.recipe`, no re-encoding); a file
+that cannot carry it is kept as it is, since the video matters more than its recipe.
+
+A recipe read from a file is input from outside: `composer_input` takes only values of the
+right kind, known models and modes, and a bounded number of shots and elements. A file carries
+no images, so the person uploads a start frame again, unless the recipe names a job they may
+still see: then that job's frames and elements come along as tokens.
+"""
+
+import logging
+
+import av
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from jobs import catalogue, staging, storyboard
+from jobs.models import Job
+from sequences.recipe import RecipeError, read_recipe, write_recipe
+
+log = logging.getLogger(__name__)
+
+TEXT_LIMIT = 20_000  # more than any prompt Kling takes; a longer one is not ours
+
+
+def recipe_of(job):
+    """The job's recipe: a JSON-ready dict."""
+    return {
+        "jobs": [job.pk],
+        "model": job.model_id,
+        "mode": job.mode,
+        "duration": job.duration,
+        "prompt": job.prompt,
+        "negative_prompt": job.negative_prompt,
+        "generate_audio": job.generate_audio,
+        "multi_shot": job.multi_shot,
+        "shot_type": job.shot_type,
+        "shots": [{"prompt": shot.prompt, "duration": shot.duration}
+                  for shot in job.shots.all()],
+        "elements": [element.name for element in job.elements.all()],
+        "title": job.title,
+        "continues": job.continues_id,
+    }
+
+
+def carry(job, path):
+    """Write the job's recipe into the MP4 at `path`, in place. True when written; a file that
+    cannot carry it is left exactly as it was, and that is logged."""
+    try:
+        write_recipe(path, path, recipe_of(job))
+    except (RecipeError, av.FFmpegError, OSError) as error:
+        log.warning("The video of job %s is kept without its recipe: %s", job.pk, error)
+        return False
+    return True
+
+
+class RecipeFileForm(forms.Form):
+    """An MP4 brought back to be remixed: valid when it carries a recipe of ours."""
+
+    video = forms.FileField(
+        label="Video file", error_messages={"required": "Choose the video file to remix."},
+        help_text=f"An MP4 made by Kling Studio, up to {settings.KLING_MAX_REQUEST_MB} MB: the "
+                  "composer opens with the settings it was made with.")
+
+    def clean_video(self):
+        upload = self.cleaned_data["video"]
+        limit = settings.KLING_MAX_REQUEST_MB
+        if upload.size > limit * 1024 * 1024:
+            raise ValidationError(f"This file is {upload.size / (1024 * 1024):.0f} MB; a video "
+                                  f"brought back here can be at most {limit} MB.", code="too_big")
+        head = upload.read(12)
+        upload.seek(0)
+        if head[4:8] != b"ftyp":
+            raise ValidationError("This file is not an MP4 video. Choose an MP4 that Kling "
+                                  "Studio made.", code="not_mp4")
+        source = (upload.temporary_file_path() if hasattr(upload, "temporary_file_path")
+                  else upload)
+        try:
+            recipe = read_recipe(source)
+        except RecipeError:
+            raise ValidationError("This MP4 could not be read: it may be damaged or cut short. "
+                                  "Download it from Kling Studio again and choose that file.",
+                                  code="unreadable") from None
+        if recipe is None:
+            raise ValidationError("This video carries no Kling Studio recipe: it was made "
+                                  "elsewhere, or saved again by another program, which drops "
+                                  "it. Choose the MP4 as Kling Studio made it.", code="no_recipe")
+        return recipe
+
+
+def composer_input(recipe, user):
+    """The composer's input for a remix of `recipe`, as `jobs.forms.job_input` gives it for a
+    job: (fields, staged frames, shot rows, element rows), plus notes for the person."""
+    notes = []
+    model_id = _text(recipe.get("model"))
+    if model_id not in catalogue.MODELS:
+        model_id = catalogue.DEFAULT_MODEL
+        notes.append("The file names a model Kling Studio does not offer; choose one.")
+    fields = {"model": model_id, "prompt": _text(recipe.get("prompt")),
+              "negative_prompt": _text(recipe.get("negative_prompt")),
+              "generate_audio": recipe.get("generate_audio") is True,
+              "multi_shot": "1" if recipe.get("multi_shot") is True else "0", "takes": 1,
+              "title": ""}
+    if recipe.get("mode") in catalogue.MODE_LABELS:
+        fields["mode"] = recipe["mode"]
+    if _whole(recipe.get("duration")) is not None:
+        fields["duration"] = recipe["duration"]
+    if recipe.get("shot_type") in catalogue.SHOT_TYPES:
+        fields["shot_type"] = recipe["shot_type"]
+    shots = [{"prompt": _text(shot.get("prompt")), "duration": _whole(shot.get("duration"))}
+             for shot in _listed(recipe.get("shots"), storyboard.MAX_SHOTS)
+             if isinstance(shot, dict)]
+    names = [name[:60] for name in _listed(recipe.get("elements"), storyboard.MAX_ELEMENTS)
+             if isinstance(name, str)]
+
+    source = _source_job(recipe, user) if model_id == recipe.get("model") else None
+    if source is not None:
+        staged = {name: staging.token_for(getattr(source, name).name, user)
+                  for name in ("start_frame", "end_frame") if getattr(source, name)}
+        elements = storyboard.element_rows(source, user)
+        notes.append(f"Its frames and element images come from {source.display_title} "
+                     f"(job {source.pk}), which made this video.")
+    else:
+        staged, elements = {}, [{"name": name} for name in names]
+        notes.append("A video file carries no pictures: upload a start frame"
+                     + (f", and the images of its elements ({', '.join(names)})" if names else "")
+                     + ".")
+    return fields, staged, shots, elements, notes
+
+
+def _source_job(recipe, user):
+    """The first job the recipe came from that the person may still see, if any. It must have
+    the recipe's model too: a file from another installation names job numbers that mean
+    unrelated jobs here."""
+    ids = [pk for pk in _listed(recipe.get("jobs"), 50)
+           if isinstance(pk, int) and not isinstance(pk, bool) and 0 < pk < 2**63]
+    if not ids:
+        return None
+    visible = Job.objects.visible_to(user).sent().filter(model_id=recipe.get("model"))
+    found = visible.in_bulk(ids)
+    return next((found[pk] for pk in ids if pk in found), None)
+
+
+def _text(value):
+    return value[:TEXT_LIMIT] if isinstance(value, str) else ""
+
+
+def _whole(value):
+    """`value` when it is a whole number a field can take, else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10_000:
+        return value
+    return None
+
+
+def _listed(value, limit):
+    return value[:limit] if isinstance(value, list) else []

@@ -1,0 +1,1 @@
+"""Sequences: finished takes cut together into one video, and the recipe each take carries."""
