@@ -52,6 +52,21 @@ def sign_in(page, stack, username):
     page.wait_for_url(stack.url + "/")
 
 
+RED, BLUE = (220, 0, 0), (20, 60, 200)
+
+
+@pytest.fixture
+def wide_file(tmp_path):
+    """1500 × 500 (3:1, wider than Kling takes): its left half red, its right half blue."""
+    from PIL import Image
+
+    image = Image.new("RGB", (1500, 500), BLUE)
+    image.paste(RED, (0, 0, 750, 500))
+    path = tmp_path / "panorama.png"
+    image.save(path)
+    return path
+
+
 def screenshot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -38,6 +39,21 @@ def postgres_available():
         return True
     except Exception:
         return False
+
+
+@contextmanager
+def migrated_postgres(prefix):
+    """The URL of a new, migrated PostgreSQL database, dropped after the block."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    Stack._postgres(f'CREATE DATABASE "{name}"')
+    url = f"postgres://postgres@127.0.0.1:5432/{name}"
+    try:
+        subprocess.run([sys.executable, "manage.py", "migrate", "--no-input"], cwd=ROOT,
+                       env={**os.environ, "DATABASE_URL": url}, check=True,
+                       capture_output=True, timeout=120)
+        yield url
+    finally:
+        Stack._postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def redis_available():

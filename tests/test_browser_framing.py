@@ -8,13 +8,12 @@ import re
 import pytest
 from PIL import Image
 
-from tests.browser import screenshot, sign_in
+from tests.browser import BLUE, RED, screenshot, sign_in
 from tests.stack import Stack
 
 pytestmark = pytest.mark.browser
 
 JOB_URL = re.compile(r"/jobs/(\d+)/$")
-RED, BLUE = (220, 0, 0), (20, 60, 200)
 
 
 @pytest.fixture(scope="module")
@@ -22,16 +21,6 @@ def stack(browser, tmp_path_factory):
     stack = Stack(tmp_path_factory.mktemp("framing-stack"), "embedded", callbacks=True).start()
     yield stack
     stack.stop()
-
-
-@pytest.fixture
-def wide_file(tmp_path):
-    """1500 × 500 (3:1, wider than Kling takes): its left half red, its right half blue."""
-    image = Image.new("RGB", (1500, 500), BLUE)
-    image.paste(RED, (0, 0, 750, 500))
-    path = tmp_path / "panorama.png"
-    image.save(path)
-    return path
 
 
 def drag(page, locator, dx, dy=0):

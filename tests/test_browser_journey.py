@@ -10,15 +10,13 @@ import re
 import time
 
 import pytest
-from PIL import Image
 
-from tests.browser import ARTIFACTS, screenshot, sign_in
+from tests.browser import ARTIFACTS, BLUE, RED, screenshot, sign_in
 from tests.stack import Stack
 
 pytestmark = pytest.mark.browser
 
 JOB_URL = re.compile(r"/jobs/(\d+)/$")
-RED, BLUE = (220, 0, 0), (20, 60, 200)
 SEQUENCE = "Tide reel"
 TRIM_START = 0.5
 # a loaded machine: every wait is generous, none is endless
@@ -31,16 +29,6 @@ def stack(browser, tmp_path_factory):
     stack = Stack(tmp_path_factory.mktemp("journey-stack"), "embedded", callbacks=True).start()
     yield stack
     stack.stop()
-
-
-@pytest.fixture
-def panorama(tmp_path):
-    """1500 × 500 (3:1, wider than Kling takes): its left half red, its right half blue."""
-    image = Image.new("RGB", (1500, 500), BLUE)
-    image.paste(RED, (0, 0, 750, 500))
-    path = tmp_path / "panorama.png"
-    image.save(path)
-    return path
 
 
 def in_stack(stack, script):
@@ -124,13 +112,13 @@ def play(page, video):
 
 
 def test_a_wide_picture_becomes_a_cropped_video_a_continuation_and_an_exported_sequence(
-        page, stack, panorama):
+        page, stack, wide_file):
     sign_in(page, stack, "maya")
 
     # 1. the picture dropped on the composer, cropped to 16:9 where the box is dragged
     page.goto("/jobs/new/")
     field = page.locator("#field-start_frame")
-    drop(page, "#field-start_frame", panorama)
+    drop(page, "#field-start_frame", wide_file)
     page.wait_for_function("() => !document.querySelector('#field-start_frame [data-role=fit]')"
                            ".hidden")
     assert "1500×500" in field.locator("[data-role=fit-why]").text_content()

@@ -6,12 +6,11 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 
 import pytest
 
 from tests.conftest import require
-from tests.stack import ROOT, Stack, postgres_available
+from tests.stack import ROOT, migrated_postgres, postgres_available
 
 pytestmark = pytest.mark.integration
 ROUNDS = 25
@@ -20,14 +19,8 @@ ROUNDS = 25
 @pytest.fixture(scope="module")
 def postgres_url():
     require(postgres_available(), "PostgreSQL at 127.0.0.1:5432")
-    name = f"kling_race_{uuid.uuid4().hex[:10]}"
-    Stack._postgres(f'CREATE DATABASE "{name}"')
-    url = f"postgres://postgres@127.0.0.1:5432/{name}"
-    env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input"], cwd=ROOT, env=env,
-                   check=True, capture_output=True, timeout=120)
-    yield url
-    Stack._postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with migrated_postgres("kling_race") as url:
+        yield url
 
 
 def test_no_race_makes_money_wrong_on_postgresql(postgres_url, capsys):

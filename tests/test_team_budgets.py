@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -20,7 +19,7 @@ from spend import budgets
 from spend.models import Budget, DailySpend
 from teams.models import Project, Team
 from tests.conftest import require
-from tests.stack import ROOT, Stack, postgres_available
+from tests.stack import ROOT, migrated_postgres, postgres_available
 
 pytestmark = pytest.mark.django_db
 RACE_ROUNDS = 30
@@ -206,14 +205,8 @@ def test_the_daily_totals_keep_each_project_apart_and_a_refund_on_its_projects_r
 @pytest.fixture(scope="module")
 def postgres_url():
     require(postgres_available(), "PostgreSQL at 127.0.0.1:5432")
-    name = f"kling_team_race_{uuid.uuid4().hex[:10]}"
-    Stack._postgres(f'CREATE DATABASE "{name}"')
-    url = f"postgres://postgres@127.0.0.1:5432/{name}"
-    env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input"], cwd=ROOT, env=env,
-                   check=True, capture_output=True, timeout=120)
-    yield url
-    Stack._postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with migrated_postgres("kling_team_race") as url:
+        yield url
 
 
 @pytest.mark.integration

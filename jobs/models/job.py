@@ -261,10 +261,6 @@ class Job(models.Model):
     def display_title(self):
         return self.title or f"Job {self.pk}"
 
-    @property
-    def is_take(self):
-        return self.takes > 1
-
     def is_owned_by(self, user):
         return self.owner_id == user.pk
 

@@ -12,20 +12,7 @@
 
   function showVideo() {
     const poster = player.querySelector("img");
-    const video = document.createElement("video");
-    video.controls = true;
-    video.playsInline = true;
-    video.preload = "metadata";
-    if (poster) video.poster = poster.src;
-    video.src = job.dataset.videoUrl;
-    const link = document.createElement("a");
-    link.className = "button";
-    link.href = job.dataset.videoUrl + "?download=1";
-    link.dataset.role = "download";
-    link.textContent = "Download MP4";
-    const line = document.createElement("p");
-    line.append(link);
-    player.replaceChildren(video, line);
+    window.klingPlayer(player, job.dataset.videoUrl, poster && poster.src);
   }
 
   async function check() {

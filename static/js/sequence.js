@@ -69,20 +69,8 @@
   let delay = 1500;
 
   function showVideo() {
-    const video = document.createElement("video");
-    video.controls = true;
-    video.playsInline = true;
-    video.preload = "metadata";
     // the address stays the same from one export to the next: ask for this one's bytes
-    video.src = section.dataset.videoUrl + "?v=" + Date.now();
-    const link = document.createElement("a");
-    link.className = "button";
-    link.href = section.dataset.videoUrl + "?download=1";
-    link.dataset.role = "download";
-    link.textContent = "Download MP4";
-    const line = document.createElement("p");
-    line.append(link);
-    player.replaceChildren(video, line);
+    window.klingPlayer(player, section.dataset.videoUrl + "?v=" + Date.now());
   }
 
   async function check() {
