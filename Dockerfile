@@ -21,11 +21,9 @@ RUN useradd --create-home --uid 1000 --user-group --shell /usr/sbin/nologin klin
  && install -d -o kling -g kling /data
 
 # Every requirement ships as a binary wheel (PyAV bundles FFmpeg): no compiler, no apt packages.
-# Only what runs: the test tools below "# Tests" stay out of the image.
+# Only what runs: the test tools live in requirements-dev.txt and stay out of the image.
 COPY requirements.txt .
-RUN sed '/^# Tests/,$d' requirements.txt > /tmp/runtime.txt \
- && pip install --no-cache-dir -r /tmp/runtime.txt \
- && rm /tmp/runtime.txt
+RUN pip install --no-cache-dir -r requirements.txt
 
 # App code stays root-owned and read-only to the app user.
 COPY . .
