@@ -48,6 +48,7 @@ def composer(request, form, status=200):
     return render(request, "jobs/compose.html",
                   {"form": form, "catalogue": catalogue.as_client_json(),
                    "standing": budgets.standing(request.user),
+                   "teams": budgets.teams_of(request.user),
                    "max_request_mb": settings.KLING_MAX_REQUEST_MB}, status=status)
 
 

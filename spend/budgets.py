@@ -137,6 +137,15 @@ def team_standings(teams, now=None):
                          held.get(pk) or Decimal("0"), start, end) for pk in ids}
 
 
+def teams_of(user):
+    """The person's teams with this period's standing and the ids of their projects: the
+    composer shows the standing of the team whose project is picked beside the person's."""
+    teams = list(user.teams.prefetch_related("projects").order_by("name"))
+    standings = team_standings(teams)
+    return [(team, standings[team.pk], [project.pk for project in team.projects.all()])
+            for team in teams]
+
+
 def _spent(days, by, start, end):
     """(id, net spend) pairs of the daily totals in the period, grouped by `by`."""
     return (days.filter(day__gte=timezone.localdate(start), day__lt=timezone.localdate(end))

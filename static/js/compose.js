@@ -114,4 +114,15 @@
   });
   prompt.addEventListener("input", update);
   update();
+
+  // The standing of the team whose project is picked, beside the person's own.
+  const teamBudgets = document.querySelectorAll("[data-role=team-budget]");
+  function showTeamBudget() {
+    const project = form.elements.project ? form.elements.project.value : "";
+    teamBudgets.forEach((note) => {
+      note.hidden = !project || !note.dataset.projects.split(" ").includes(project);
+    });
+  }
+  if (form.elements.project) form.elements.project.addEventListener("change", showTeamBudget);
+  showTeamBudget();
 })();
