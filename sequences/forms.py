@@ -1,4 +1,4 @@
-"""The forms of sequences: making one, adding a take to one, and trimming a take."""
+"""The forms of sequences: making one, renaming it, adding a take to one, and trimming a take."""
 
 from decimal import Decimal
 
@@ -23,6 +23,14 @@ class SequenceForm(forms.ModelForm):
                                            .order_by("name"))
         self.fields["project"].empty_label = "None: only me"
         self.fields["project"].required = False
+
+
+class RenameForm(forms.ModelForm):
+    """A sequence's new name; whoever may change the sequence may rename it."""
+
+    class Meta:
+        model = Sequence
+        fields = ["name"]
 
 
 class AddForm(forms.Form):

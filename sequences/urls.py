@@ -8,6 +8,7 @@ urlpatterns = [
     path("sequences/", views.sequences, name="sequences"),
     path("sequences/add/", views.add_take, name="sequence-add"),
     path("sequences/<int:pk>/", views.sequence_detail, name="sequence"),
+    path("sequences/<int:pk>/rename/", views.rename_sequence, name="sequence-rename"),
     path("sequences/<int:pk>/delete/", views.delete_sequence, name="sequence-delete"),
     path("sequences/<int:pk>/takes/<int:take>/move/", views.move_take, name="sequence-take-move"),
     path("sequences/<int:pk>/takes/<int:take>/remove/", views.remove_take,

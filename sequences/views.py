@@ -13,7 +13,7 @@ from jobs import media
 from jobs.views import back
 from jobs.models import Job
 from sequences import tasks
-from sequences.forms import NEW, AddForm, SequenceForm, TrimForm
+from sequences.forms import NEW, AddForm, RenameForm, SequenceForm, TrimForm
 from sequences.models import Export, Sequence, SequenceTake
 
 
@@ -50,7 +50,8 @@ def sequence_detail(request, pk):
     return render(request, "sequences/detail.html", detail_context(request, sequence))
 
 
-def detail_context(request, sequence, trim_form=None, problems=(), take_problems=None):
+def detail_context(request, sequence, trim_form=None, problems=(), take_problems=None,
+                   rename_form=None):
     takes = sequence.takes_in_order()
     for take in takes:
         take.measure()  # a take added before its video was kept
@@ -58,6 +59,7 @@ def detail_context(request, sequence, trim_form=None, problems=(), take_problems
         take.problem = (take_problems or {}).get(take.pk, "")
     lengths = [take.kept_seconds for take in takes]
     return {"sequence": sequence, "takes": takes, "problems": problems,
+            "rename_form": rename_form or RenameForm(instance=sequence),
             "export": Export.objects.filter(sequence=sequence).first(),
             "length": sum(lengths) if takes and None not in lengths else None}
 
@@ -115,6 +117,19 @@ def trim_take(request, pk, take):
                       detail_context(request, sequence, trim_form=form), status=400)
     take.set_trim(form.cleaned_data["trim_start"], form.cleaned_data["trim_end"])
     return redirect(f"{sequence.get_absolute_url()}#take-{take.pk}")
+
+
+@require_POST
+def rename_sequence(request, pk):
+    sequence = open_sequence(request, pk)
+    # a copy of its own: a refused name leaves the page's heading as it was
+    form = RenameForm(request.POST, instance=open_sequence(request, pk))
+    if not form.is_valid():
+        return render(request, "sequences/detail.html",
+                      detail_context(request, sequence, rename_form=form), status=400)
+    form.save()
+    messages.success(request, f"Sequence renamed “{form.instance.name}”.")
+    return redirect(form.instance)
 
 
 @require_POST
