@@ -12,7 +12,7 @@ import re
 import pytest
 
 from jobs import catalogue
-from tests.browser import screenshot
+from tests.browser import screenshot, wide_file  # noqa: F401 (a fixture)
 from tests.conftest import image_bytes
 from tests.stack import PASSWORD, Stack, csrf_token, submit, wait_until_finished
 
@@ -233,3 +233,40 @@ def test_the_menu_works_without_javascript(browser, stack):
     nav.get_by_role("link", name="My spend").tap()
     page.wait_for_url(stack.url + "/spend/")
     page.context.close()
+
+
+def finger_drag(page, locator, dx):
+    """A one-finger drag, as a touch screen sends it (touchstart, touchmove, touchend)."""
+    locator.scroll_into_view_if_needed()
+    box = locator.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    touch = page.context.new_cdp_session(page)
+    touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+    for step in range(1, 9):
+        touch.send("Input.dispatchTouchEvent",
+                   {"type": "touchMove", "touchPoints": [{"x": x + dx * step / 8, "y": y}]})
+    touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    touch.detach()
+
+
+def test_the_crop_box_follows_a_finger_on_a_phone(browser, stack, wide_file):
+    page = phone(browser, stack, 390)
+    tap_sign_in(page, stack, "maya")
+    page.goto("/jobs/new/")
+    field = page.locator("#field-start_frame")
+    page.set_input_files("#id_start_frame", str(wide_file))
+    page.wait_for_function("() => !document.querySelector('#field-start_frame [data-role=fit]')"
+                           ".hidden")
+    page.select_option("#id_start_frame_fit_ratio", "16:9")
+    crop_box = field.locator("[data-role=crop-box]")
+    assert crop_box.evaluate("box => getComputedStyle(box).touchAction") == "none"
+    assert page.input_value("[name=start_frame_fit_x]") == "306"  # centred
+
+    finger_drag(page, crop_box, -400)  # as far left as it goes, and the page does not scroll
+    assert page.input_value("[name=start_frame_fit_x]") == "0"
+    box, preview = crop_box.bounding_box(), field.locator("[data-role=preview]").bounding_box()
+    assert box["x"] == pytest.approx(preview["x"], abs=2)
+    wrong = check_page(page, "composer-crop", "button:text-is('Make video')", 390)
+    assert not wrong, "\n".join(wrong)
+    page.context.close()
+
