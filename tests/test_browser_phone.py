@@ -71,6 +71,7 @@ def stack(browser, tmp_path_factory):
     session.post(stack.url + "/drafts/save/", headers={"Referer": stack.url},
                  data={"csrfmiddlewaretoken": csrf_token(page.text), **fields,
                        "prompt": "A storm rolls in over the harbour", "takes": "1"})
+    stack.draft = next(job["id"] for job in stack.jobs() if job["status"] == "draft")
     yield stack
     stack.stop()
 
@@ -93,10 +94,11 @@ def axe_problems(page):
             for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
-def tappable(page, button):
-    """`button` is the element a tap at its centre lands on (nothing lies over it)."""
+def tappable(page, button, touch=True):
+    """`button` is the element a tap (or a click) at its centre lands on: nothing lies over
+    it."""
     button.scroll_into_view_if_needed()
-    button.tap(trial=True)
+    (button.tap if touch else button.click)(trial=True)
     return button.evaluate("""el => {
         const box = el.getBoundingClientRect();
         const hit = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
@@ -104,7 +106,7 @@ def tappable(page, button):
     }""")
 
 
-def check_page(page, name, primary, width):
+def check_page(page, name, primary, width, touch=True):
     """What is wrong with the page on a phone `width` wide: anything sideways, the main button
     out of reach, targets too small, serious axe findings; a screenshot for people to look at."""
     page.wait_for_load_state("load")
@@ -113,7 +115,7 @@ def check_page(page, name, primary, width):
     wide = page.evaluate("document.documentElement.scrollWidth")
     if wide > width:
         wrong.append(f"the page is {wide} px wide")
-    if not tappable(page, page.locator(primary).first):
+    if not tappable(page, page.locator(primary).first, touch):
         wrong.append(f"something lies over {primary}")
     if small := page.evaluate(TARGETS, CONTROLS):
         wrong.append(f"targets under 44 × 44 px: {small}")
@@ -156,25 +158,14 @@ def make_video_by_tapping(page, stack, frame):
     return int(JOB_URL.search(page.url).group(1))
 
 
-@pytest.fixture
-def frame(tmp_path):
-    path = tmp_path / "lighthouse.png"
-    path.write_bytes(image_bytes(800, 450, (40, 60, 110)))
-    return path
-
-
-@pytest.mark.parametrize("width", [390, 320])
-def test_every_page_fits_a_phone_and_a_video_is_made_by_tapping(browser, stack, frame, width):
-    page = phone(browser, stack, width)
-    tap_sign_in(page, stack, "maya")
-    make_video_by_tapping(page, stack, frame)
-    wrong = check_page(page, "job", "[data-role=download]", width)
-
+def pages(stack):
+    """Every page a signed-in person reaches, as (name, address, its main button)."""
     compare = "&".join(f"jobs={take}" for take in stack.takes)
-    pages = [
+    return [
         ("gallery", "/", "main .heading .button:not(.secondary)"),
         ("composer", "/jobs/new/", "button:text-is('Make video')"),
         ("drafts", "/drafts/", "[data-draft] button:text-is('Submit')"),
+        ("draft", f"/drafts/{stack.draft}/", "button:text-is('Make video')"),
         ("projects", "/projects/", "[data-role=new-project] button"),
         ("project", f"/projects/{stack.project}/", "main .heading .button"),
         ("sequences", "/sequences/", "[data-role=new-sequence] button"),
@@ -185,7 +176,25 @@ def test_every_page_fits_a_phone_and_a_video_is_made_by_tapping(browser, stack, 
         ("remix-from-file", "/remix-from-file/", "main form button"),
         ("takes-job", f"/jobs/{stack.takes[0]}/", "[data-role=download]"),
     ]
-    for name, url, primary in pages:
+
+
+@pytest.fixture
+def frame(tmp_path):
+    path = tmp_path / "lighthouse.png"
+    path.write_bytes(image_bytes(800, 450, (40, 60, 110)))
+    return path
+
+
+@pytest.mark.parametrize("width", [390, 320])
+def test_every_page_fits_a_phone_and_a_video_is_made_by_tapping(browser, stack, frame, width):
+    page = phone(browser, stack, width)
+    page.goto("/accounts/login/")
+    wrong = check_page(page, "sign-in", "main button:text-is('Sign in')", width)
+    tap_sign_in(page, stack, "maya")
+    make_video_by_tapping(page, stack, frame)
+    wrong += check_page(page, "job", "[data-role=download]", width)
+
+    for name, url, primary in pages(stack):
         page.goto(url)
         wrong += check_page(page, name, primary, width)
 
@@ -219,6 +228,23 @@ def test_pages_fit_a_phone_in_landscape(browser, stack):
                                ("my-spend", "/spend/", "summary:text-is('Menu')")]:
         page.goto(url)
         wrong += check_page(page, "landscape-" + name, primary, TALL)
+    page.context.close()
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_same_pages_on_a_desktop_have_no_serious_accessibility_problems(browser, stack):
+    page = browser.new_context(base_url=stack.url, viewport={"width": 1280, "height": 900}).new_page()
+    wrong = []
+    page.goto("/accounts/login/")
+    page.fill("#id_username", "maya")
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(stack.url + "/")
+    for name, url, primary in pages(stack):
+        if primary.startswith("summary"):
+            primary = "nav[aria-label=Main] a.button"  # no menu button: the links are shown
+        page.goto(url)
+        wrong += check_page(page, "desktop-" + name, primary, 1280, touch=False)
     page.context.close()
     assert not wrong, "\n".join(wrong)
 
