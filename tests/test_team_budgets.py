@@ -18,6 +18,7 @@ from jobs.models import Job
 from spend import budgets
 from spend.models import Budget, DailySpend
 from teams.models import Project, Team
+from tests.composer import signed_in
 from tests.conftest import require
 from tests.stack import ROOT, migrated_postgres, postgres_available
 
@@ -223,3 +224,19 @@ def test_two_people_of_a_team_at_its_edge_at_once_get_exactly_one_hold_on_postgr
     assert sum(report["winners"].values()) == RACE_ROUNDS
     # both people won some rounds: the two really raced for the team's last room
     assert set(report["winners"]) == {"ada", "ben"}, report["winners"]
+
+
+def test_the_composer_shows_each_of_the_persons_teams_standing_tied_to_its_projects(
+        owner, other, team, project):
+    """The page picks the one of the team whose project is chosen; a team without a budget
+    says so; a team the person is not in is not shown."""
+    Budget.objects.create(team=team, amount=Decimal("40"))
+    quiet = Team.objects.create(name="Quiet")
+    quiet.members.add(owner)
+    strangers = Team.objects.create(name="Strangers")
+    strangers.members.add(other)
+    page = signed_in(owner).get(reverse("compose")).content.decode()
+    assert (f'data-team="{team.pk}" data-projects="{project.pk}"' in page
+            and "of the team's $40.00 budget is spent or held" in page)
+    assert "Quiet has no team budget: only your own applies in its projects." in page
+    assert "Strangers" not in page
