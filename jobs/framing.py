@@ -23,12 +23,15 @@ from fractions import Fraction
 from PIL import Image, ImageOps
 
 from jobs.catalogue import MAX_ASPECT, MIN_IMAGE_SIDE
+from lib.numbers import whole
 
 KINDS = ("crop", "pad")
 RATIOS = ("16:9", "9:16", "1:1", "4:3", "5:2", "2:5")
 WIDEST = Fraction(MAX_ASPECT)
 TALLEST = 1 / WIDEST
 PAD_COLOUR = (0, 0, 0)
+# farther than any image an upload may be (uploads take at most 24 megapixels)
+MAX_POSITION = 100_000
 
 
 class FitError(ValueError):
@@ -99,11 +102,14 @@ def pad_size(width: int, height: int, ratio) -> tuple[int, int]:
 
 
 def upscale_size(width: int, height: int) -> tuple[int, int]:
-    """The size with the shorter side raised to the minimum, or the size itself if it is met."""
+    """The size with the shorter side raised to the minimum, or the size itself if it is met.
+    The longer side is capped at what Kling's widest shape allows at the minimum, so no shape
+    can make a huge image."""
     short, long = sorted((width, height))
     if short >= MIN_IMAGE_SIDE:
         return width, height
-    long = max(MIN_IMAGE_SIDE, long * MIN_IMAGE_SIDE // short)
+    long = min(max(MIN_IMAGE_SIDE, long * MIN_IMAGE_SIDE // short),
+               math.floor(MIN_IMAGE_SIDE * WIDEST))
     return (long, MIN_IMAGE_SIDE) if width >= height else (MIN_IMAGE_SIDE, long)
 
 
@@ -124,6 +130,13 @@ def apply(image: Image.Image, fit: Fit | None) -> Image.Image:
         image = image.crop(crop_box(*image.size, fit.fraction, fit.x, fit.y))
     elif fit is not None:
         image = _pad(image, pad_size(*image.size, fit.fraction))
+    # refused before any resize: scaling a 2048×1 strip up to Kling's minimum would make a
+    # 614,400×300 image that Kling refuses anyway
+    if not TALLEST <= Fraction(*image.size) <= WIDEST:
+        raise FitError(
+            f"This image is {image.width}×{image.height}: scaling it up keeps that shape, which "
+            f"Kling refuses (from 1:{MAX_ASPECT} to {MAX_ASPECT}:1). Crop or pad it to a shape "
+            "first.")
     size = upscale_size(*image.size)
     if size != image.size:
         return image.resize(size, Image.Resampling.LANCZOS)
@@ -148,10 +161,11 @@ def parse(data) -> Fit | None:
 
 def _position(data, key, side) -> int:
     text = str(data.get(key) or "").strip()
-    if not (text.isascii() and text.isdigit()):
-        raise FitError(f"The crop box's {side} edge must be a whole number of pixels from 0 up, "
-                       f"not “{text}”.")
-    return int(text)
+    position = whole(text, maximum=MAX_POSITION)
+    if position is None:
+        raise FitError(f"The crop box's {side} edge must be a whole number of pixels from 0 "
+                       f"to {MAX_POSITION}, not “{text[:20]}”.")
+    return position
 
 
 def _width_for(height: int, ratio: Fraction) -> int:

@@ -16,7 +16,6 @@ itself on local storage, a temporary copy streamed down from a bucket otherwise.
 
 import hashlib
 import os
-import re
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -29,8 +28,9 @@ from django.http import (FileResponse, Http404, HttpResponse, HttpResponseRedire
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date, quote_etag
 
+from lib import ranges
+
 CHUNK = 64 * 1024
-RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
 def serve(request, name, content_type, *, filename=None, attachment=False, max_age=3600,
@@ -51,7 +51,7 @@ def serve(request, name, content_type, *, filename=None, attachment=False, max_a
 
     response = get_conditional_response(request, etag=etag, last_modified=last_modified)
     if response is None:
-        wanted = byte_range(request.headers.get("Range", ""), size)
+        wanted = ranges.byte_range(request.headers.get("Range", ""), size)
         if wanted is not None and request.headers.get("If-Range", etag) not in (
                 etag, http_date(last_modified)):
             wanted = None  # the copy the browser holds is another one: send it all
@@ -86,25 +86,6 @@ def _presigned(name, content_type, filename, attachment, max_age):
     patch_cache_control(response, private=True,
                         max_age=min(max_age, max(0, settings.KLING_PRESIGNED_URL_SECONDS - 60)))
     return response
-
-
-def byte_range(header, size):
-    """(first, last) of a single `bytes=` range; None: send the whole file (no range, a
-    malformed one or several ranges); False: the range lies outside the file."""
-    match = RANGE.fullmatch(header.strip())
-    if not match or match.groups() == ("", ""):
-        return None
-    first, last = match.groups()
-    if not first:
-        suffix = int(last)
-        if suffix == 0 or size == 0:
-            return False
-        return max(0, size - suffix), size - 1
-    first = int(first)
-    last = min(int(last), size - 1) if last else size - 1
-    if first >= size or first > last:
-        return False
-    return first, last
 
 
 def _part(name, first, last):

@@ -13,6 +13,8 @@ from decimal import Decimal, InvalidOperation
 from django.db.models import Q
 from django.utils.http import urlencode
 
+from lib.numbers import whole
+
 SEPARATOR = "~"
 
 
@@ -37,7 +39,12 @@ class Order:
 
 
 def _decimal(text):
-    return Decimal(text)
+    """A cost from a cursor: a plain decimal of ten digits or fewer (NaN, Infinity and
+    exponents are not costs)."""
+    value = Decimal(text) if len(text) <= 24 else Decimal("NaN")
+    if not value.is_finite() or value.adjusted() > 9:
+        raise ValueError(f"not a cost: {text[:24]}")
+    return value
 
 
 NEWEST = Order("created_at", True, datetime.fromisoformat, "Newer", "Older")
@@ -101,7 +108,9 @@ def _cursor(value, order):
     if not value or SEPARATOR not in value:
         return None
     text, _, pk = value.rpartition(SEPARATOR)
+    if whole(pk) is None or len(text) > 64:
+        return None
     try:
-        return order.parse(text), int(pk)
+        return order.parse(text), whole(pk)
     except (ValueError, InvalidOperation):
         return None

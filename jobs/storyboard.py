@@ -34,6 +34,8 @@ MAX_SHOTS = max(model.max_shots for model in catalogue.MODELS.values())
 MAX_ELEMENTS = max(model.max_elements for model in catalogue.MODELS.values())
 MAX_REFERENCES = max(model.max_element_references for model in catalogue.MODELS.values())
 MAX_SHOT_SECONDS_STORED = 999
+# carried-over images a row may post, removed ones included (each is a few hundred bytes)
+MAX_POSTED_TOKENS = 2 * MAX_REFERENCES
 
 
 def place_problem(formsets, problem):
@@ -136,9 +138,15 @@ class ElementForm(forms.Form):
     def clean_references(self):
         removed = set(self._posted("references_remove"))
         problems, self.reference_pictures = [], []
-        for token in self._posted("references_staged"):
-            if token in removed:
-                continue
+        # counted before any is read: a token repeated a thousand times is a thousand images
+        tokens = list(dict.fromkeys(token for token in self._posted("references_staged")
+                                    if token and token not in removed))
+        chosen = len(tokens) + len(self.cleaned_data.get("references") or [])
+        if len(self._posted("references_staged")) > MAX_POSTED_TOKENS or chosen > MAX_REFERENCES:
+            raise ValidationError(
+                f"An element has at most {MAX_REFERENCES} other angles; this one has {chosen}. "
+                "Remove the extra images and send it again.", code="too_many_images")
+        for token in tokens:
             picked = staging.load(token, self.user)
             if picked is None:
                 problems.append("A reference image uploaded earlier has expired. Upload it "

@@ -28,6 +28,7 @@ from wsgiref.simple_server import make_server as make_wsgi_server
 import requests
 
 from jobs import catalogue
+from lib import ranges
 from jobs.outbound import resolves_publicly
 from simulator import images, video
 from simulator.faults import Fate, Faults
@@ -336,7 +337,7 @@ class Simulator:
         except FileNotFoundError:
             return _error(404, "not found")
         headers = [("Content-Type", "video/mp4"), ("Accept-Ranges", "bytes")]
-        wanted = _byte_range(environ.get("HTTP_RANGE", ""), size)
+        wanted = ranges.byte_range(environ.get("HTTP_RANGE", ""), size)
         if wanted is False:
             return _error(416, "Range not satisfiable.", [("Content-Range", f"bytes */{size}")])
         first, last = wanted or (0, size - 1)
@@ -370,22 +371,6 @@ def _read_body(environ) -> bytes | None:
     if length > MAX_BODY_BYTES:
         return None
     return environ["wsgi.input"].read(length) if length > 0 else b""
-
-
-def _byte_range(header: str, size: int) -> tuple[int, int] | None | bool:
-    """(first, last) of a single `bytes=` range; None: send it all; False: unsatisfiable."""
-    match = re.fullmatch(r"bytes=(\d*)-(\d*)", header.strip())
-    if not match or match.groups() == ("", ""):
-        return None
-    first, last = match.groups()
-    if not first:
-        if int(last) == 0:
-            return False
-        return max(0, size - int(last)), size - 1
-    first, last = int(first), min(int(last), size - 1) if last else size - 1
-    if first >= size or first > last:
-        return False
-    return first, last
 
 
 def _read_file(path: Path, first: int, last: int):

@@ -136,3 +136,15 @@ def bar_chart(series):
                      "day": day, "value": value})
     return {"bars": bars, "width": CHART_WIDTH, "height": CHART_HEIGHT, "top": top,
             "label_every": max(1, len(series) // 10)}
+
+
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value):
+    """Text someone typed (a name, a note), made safe for a spreadsheet: a value it would run as
+    a formula is kept as text by a leading apostrophe, as OWASP advises. Amounts, which we write,
+    are left as numbers."""
+    value = str(value)
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value

@@ -109,13 +109,14 @@ def review_csv(request):
                      "amount (USD)", "job status", "note"])
     for entry in entries.iterator(chunk_size=2000):
         project = entry.job.project
+        text = reports.spreadsheet_text
         writer.writerow([entry.pk, entry.counts_at.isoformat(timespec="seconds"),
-                         entry.created_at.isoformat(timespec="seconds"), entry.user.username,
-                         project.team.name if project and project.team else "",
-                         project.name if project else "", entry.job_id,
+                         entry.created_at.isoformat(timespec="seconds"), text(entry.user.username),
+                         text(project.team.name if project and project.team else ""),
+                         text(project.name if project else ""), entry.job_id,
                          "yes" if project and project.chosen_take_id == entry.job_id else "no",
-                         entry.shortapi_job_id, entry.model_id, entry.kind, entry.basis,
-                         f"{entry.amount:.3f}", entry.job.status, entry.note])
+                         text(entry.shortapi_job_id), text(entry.model_id), entry.kind,
+                         entry.basis, f"{entry.amount:.3f}", entry.job.status, text(entry.note)])
     return response
 
 

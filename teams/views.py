@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from jobs import finding
 from jobs.models import Job
+from lib import numbers
 from teams.models import Project, Team
 
 PROJECT_PAGE_SIZE = 12
@@ -83,8 +84,9 @@ def project_detail(request, pk):
 
 def compare(request):
     """Two to four takes side by side: each must be one the person may see."""
-    ids = list(dict.fromkeys(int(value) for value in request.GET.getlist("jobs")
-                             if value.isdecimal()))
+    ids = numbers.ids(request.GET.getlist("jobs"), limit=MAX_COMPARED * 2)
+    if ids is None:
+        raise Http404("No such video")
     if not 2 <= len(ids) <= MAX_COMPARED:
         messages.error(request, f"Pick two to {MAX_COMPARED} finished videos to compare: tick "
                                 "them in the gallery or on a project's page, then Compare.")
@@ -103,8 +105,8 @@ def compare(request):
 @require_POST
 def choose_take(request, pk):
     project = open_project(request, pk)
-    chosen = request.POST.get("job", "")
-    if not chosen.isdecimal():
+    chosen = numbers.whole(request.POST.get("job", ""))
+    if chosen is None:
         raise Http404("No such video")
     job = get_object_or_404(Job.objects.visible_to(request.user), pk=chosen,
                             project=project)

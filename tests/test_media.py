@@ -11,6 +11,7 @@ from django.urls import reverse
 from PIL import Image
 
 from jobs import media
+from lib import ranges
 from jobs.models import Job
 from tests.composer import composer_post, signed_in
 
@@ -94,12 +95,12 @@ def test_nobody_else_gets_a_byte_of_it(other, kept):
 
 
 def test_the_byte_range_reader_on_its_own():
-    assert media.byte_range("bytes=0-0", 10) == (0, 0)
-    assert media.byte_range("bytes=-20", 10) == (0, 9)
-    assert media.byte_range("bytes=9-", 10) == (9, 9)
-    assert media.byte_range("bytes=10-", 10) is False
-    assert media.byte_range("bytes=0-", 0) is False
-    assert media.byte_range("", 10) is None
+    assert ranges.byte_range("bytes=0-0", 10) == (0, 0)
+    assert ranges.byte_range("bytes=-20", 10) == (0, 9)
+    assert ranges.byte_range("bytes=9-", 10) == (9, 9)
+    assert ranges.byte_range("bytes=10-", 10) is False
+    assert ranges.byte_range("bytes=0-", 0) is False
+    assert ranges.byte_range("", 10) is None
 
 
 # Posters

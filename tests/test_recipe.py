@@ -94,7 +94,7 @@ def test_it_ignores_a_comment_that_is_not_our_recipe(take, tmp_path, comment):
 def test_it_refuses_a_file_that_is_not_a_video(tmp_path):
     notes = tmp_path / "notes.mp4"
     notes.write_text("not a video\n" * 100)
-    with pytest.raises(RecipeError, match="could not be read as a video"):
+    with pytest.raises(RecipeError, match="not an MP4"):
         read_recipe(notes)
     with pytest.raises(RecipeError):
         write_recipe(notes, tmp_path / "out.mp4", RECIPE)
