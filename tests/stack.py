@@ -259,14 +259,17 @@ class RunStudio:
         self.log_path = self.workdir / "runstudio.log"
         self.process = None
 
-    def start(self):
+    def start(self, wait=True):
+        """Run it; unless `wait` is false, until it has printed the demo password."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "wb")
+        # its own process group, as a terminal gives it, so a test can send that group Ctrl+C
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "runstudio", "--port", str(self.port),
              "--simulator-port", str(self.simulator_port)],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        self.password = self.wait_for_password()
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        if wait:
+            self.password = self.wait_for_password()
         return self
 
     def output(self):
