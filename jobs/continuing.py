@@ -51,7 +51,7 @@ def start_frame_after(job, user):
     except ValidationError as error:
         raise CannotContinue("The last frame of this video cannot start a new one: "
                              + " ".join(error.messages)) from None
-    return staging.stage(staging.Picked(checked), user)
+    return staging.stage(staging.Picked(checked), user, job)
 
 
 def _encoded(image):

@@ -322,7 +322,7 @@ def job_input(job, user, remix=False):
               "shot_type": job.shot_type, "takes": 1 if remix else job.takes,
               "title": "" if remix else job.title, "project": usable_project(job, user) or "",
               "continues": "" if remix else job.continues_id or ""}
-    staged = {name: staging.token_for(getattr(job, name).name, user)
+    staged = {name: staging.token_for(getattr(job, name).name, user, job)
               for name in FRAMES if getattr(job, name)}
     return fields, staged, storyboard.shot_rows(job), storyboard.element_rows(job, user)
 

@@ -120,7 +120,7 @@ def composer_input(recipe, user):
 
     source = _source_job(recipe, user) if model_id == recipe.get("model") else None
     if source is not None:
-        staged = {name: staging.token_for(getattr(source, name).name, user)
+        staged = {name: staging.token_for(getattr(source, name).name, user, source)
                   for name in ("start_frame", "end_frame") if getattr(source, name)}
         elements = storyboard.element_rows(source, user)
         notes.append(f"Its frames and element images come from {source.display_title} "

@@ -39,13 +39,19 @@ class Picked:
     stored_as: str = ""
 
 
-def token_for(name, user):
-    return signing.dumps({"user": user.pk, "name": name}, salt=_SALT)
+def token_for(name, user, job=None):
+    """A token for the stored image `name`, for `user`. `job`: the job it was taken from (a
+    remix's frames, a continued video's last frame), which the person must still be able to see
+    whenever the token is used."""
+    value = {"user": user.pk, "name": name}
+    if job is not None:
+        value["job"] = job.pk
+    return signing.dumps(value, salt=_SALT)
 
 
 def staged_name(token, user):
-    """The storage name a token stands for, or None when forged, expired, someone else's or
-    gone from storage."""
+    """The storage name a token stands for, or None when forged, expired, someone else's, taken
+    from a job the person may no longer see (they left its team), or gone from storage."""
     try:
         value = signing.loads(token, salt=_SALT, max_age=MAX_AGE)
     except signing.BadSignature:
@@ -53,9 +59,19 @@ def staged_name(token, user):
     if not isinstance(value, dict) or value.get("user") != user.pk:
         return None
     name = value.get("name", "")
-    if not name or not default_storage.exists(name):
+    if not name or not isinstance(name, str):
+        return None
+    if "job" in value and not _still_visible(value["job"], user):
+        return None
+    if not default_storage.exists(name):
         return None
     return name
+
+
+def _still_visible(job_id, user):
+    from jobs.models import Job
+
+    return Job.objects.visible_to(user).filter(pk=job_id).exists()
 
 
 def load(token, user, shape=True):
@@ -84,13 +100,14 @@ def pick(upload, token, user, shape=True):
     return None
 
 
-def stage(picked, user):
-    """A token for the image, writing it under `staged/` if it was a fresh upload."""
+def stage(picked, user, job=None):
+    """A token for the image, writing it under `staged/` if it was a fresh upload (or one made
+    from `job`, such as its last frame)."""
     if picked.token:
         return picked.token
     path = default_storage.save(f"{STAGING_DIR}/{uuid.uuid4().hex}.{picked.image.extension}",
                                 ContentFile(picked.image.content))
-    return token_for(path, user)
+    return token_for(path, user, job)
 
 
 def store(field_file, picked, reusable=frozenset()):

@@ -206,9 +206,9 @@ def element_rows(job, user):
     """A job's elements as the element formset's rows, their images carried as tokens."""
     return [
         {"name": element.name,
-         "frontal_image_staged": (staging.token_for(element.frontal_image.name, user)
+         "frontal_image_staged": (staging.token_for(element.frontal_image.name, user, job)
                                   if element.frontal_image else ""),
-         "references_staged": [staging.token_for(reference.image.name, user)
+         "references_staged": [staging.token_for(reference.image.name, user, job)
                                for reference in element.references.all()]}
         for element in job.elements.prefetch_related("references")
     ]

@@ -311,9 +311,18 @@ class Export(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     duration = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True,
                                    help_text="seconds")
+    # the jobs whose videos (and recipes) the file holds: whoever plays or downloads it must
+    # still be able to see every one of them
+    jobs = models.JSONField(default=list, blank=True)
 
     def __str__(self):
         return f"Export of {self.sequence} ({self.get_status_display()})"
+
+    def hidden_from(self, person):
+        """Whether the file holds a video `person` may no longer see (they left the team whose
+        take it is), so it is not theirs to play or download."""
+        ids = {pk for pk in self.jobs if isinstance(pk, int)}
+        return Job.objects.visible_to(person).filter(pk__in=ids).count() != len(ids)
 
     @property
     def running(self):
@@ -360,11 +369,13 @@ class Export(models.Model):
             Export.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(progress=percent)
             self.progress = percent
 
-    def finish(self, name, duration):
-        """The new file is stored under `name`: the export is done, and the file it replaces is
-        deleted. False (and nothing changed) if the export was no longer running."""
+    def finish(self, name, duration, jobs):
+        """The new file, made of the videos of `jobs` (ids), is stored under `name`: the export
+        is done, and the file it replaces is deleted. False (and nothing changed) if the export
+        was no longer running."""
         S, replaced = self.Status, self.file.name
         won = self._move([S.RUNNING], status=S.DONE, file=name, progress=100, error="",
+                         jobs=sorted(set(jobs)),
                          duration=Decimal(duration).quantize(Decimal("0.001")),
                          finished_at=timezone.now())
         if won and replaced and replaced != name:

@@ -39,7 +39,7 @@ def export_sequence(export_id):
     if export is None or not export.start():
         return
     try:
-        name, duration = _made(export)
+        name, duration, jobs = _made(export)
     except ExportError as error:
         export.fail(str(error))
         return
@@ -47,12 +47,12 @@ def export_sequence(export_id):
         export.fail("The export stopped on an unexpected error: nothing was changed. Try again; "
                     "if it fails again, an admin can find why under Failed tasks.")
         raise
-    if not export.finish(name, duration):
+    if not export.finish(name, duration, jobs):
         default_storage.delete(name)
 
 
 def _made(export):
-    """The storage name and length of a new export of `export`'s sequence."""
+    """The storage name, length and job ids of a new export of `export`'s sequence."""
     sequence, person = export.sequence, export.requested_by
     if person is None:
         raise ExportError("The person who asked for this export no longer has an account here: "
@@ -75,7 +75,7 @@ def _made(export):
         with open(out, "rb") as handle:
             name = default_storage.save(export.file.field.generate_filename(export, out.name),
                                         File(handle, name=out.name))
-    return name, result.duration
+    return name, result.duration, [take.job_id for take in takes]
 
 
 def recipe_of(sequence, takes):

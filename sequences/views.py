@@ -58,9 +58,10 @@ def detail_context(request, sequence, trim_form=None, problems=(), take_problems
         take.form = trim_form if trim_form and trim_form.take.pk == take.pk else TrimForm(take=take)
         take.problem = (take_problems or {}).get(take.pk, "")
     lengths = [take.kept_seconds for take in takes]
+    export = Export.objects.filter(sequence=sequence).first()
     return {"sequence": sequence, "takes": takes, "problems": problems,
-            "rename_form": rename_form or RenameForm(instance=sequence),
-            "export": Export.objects.filter(sequence=sequence).first(),
+            "rename_form": rename_form or RenameForm(instance=sequence), "export": export,
+            "export_hidden": export is not None and export.hidden_from(request.user),
             "length": sum(lengths) if takes and None not in lengths else None}
 
 
@@ -178,6 +179,9 @@ def export_status(request, pk):
 def export_video(request, pk):
     sequence = open_sequence(request, pk)
     export = get_object_or_404(Export, sequence=sequence)
+    if export.hidden_from(request.user):
+        return render(request, "sequences/export_hidden.html", {"sequence": sequence},
+                      status=403)
     # the address stays while each export replaces the last: a browser asks again every time
     return media.serve(request, export.file.name, "video/mp4", max_age=0,
                        attachment="download" in request.GET, filename=sequence.download_name())

@@ -123,7 +123,8 @@ def exported(sequence, owner):
     """The team sequence with a finished export (a stand-in file: reaching it is what counts)."""
     export, _ = Export.request(sequence, owner)
     assert export.start()
-    assert export.finish(default_storage.save("exports/x.mp4", ContentFile(MP4)), 2)
+    assert export.finish(default_storage.save("exports/x.mp4", ContentFile(MP4)), 2,
+                         [take.job_id for take in sequence.takes.all()])
     return sequence
 
 
