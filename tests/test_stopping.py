@@ -123,11 +123,20 @@ def start_studio(tmp_path, gate=None):
     return studio
 
 
+def wait_for_every_part(studio, simulator):
+    """Until runstudio, the web server, the simulator unless ShortAPI is elsewhere, and qcluster
+    with its sentinel, monitor, pusher and two workers all run: the workers may still be starting
+    when the password is printed."""
+    expected, deadline = 8 + simulator, time.monotonic() + 30
+    while len(processes_of(studio.workdir)) < expected:
+        assert time.monotonic() < deadline, describe(processes_of(studio.workdir))
+        time.sleep(0.1)
+
+
 def stop_and_check(studio, send, gate=None, then=lambda: None, returncode=0):
     """Send the signal now, and `then` a second later; every process of the studio must be gone
     within STOPPED_WITHIN of the signal and no create may reach ShortAPI after it."""
-    started = processes_of(studio.workdir)
-    assert len(started) >= 7, describe(started)  # runstudio, web, qcluster, sentinel, workers...
+    wait_for_every_part(studio, simulator=gate is None)
     signalled = time.monotonic()
     send()
     time.sleep(1)

@@ -1,9 +1,13 @@
 """`manage.py runstudio`: the whole app on one machine: web server, task workers and (without a
 SHORTAPI_KEY) the ShortAPI simulator, each in its own process, stopped together.
 
-It prepares the database and a `demo` account whose fresh password it prints, so a new person
-can sign in straight away. Before anything else it checks the key (`checkshortapi`) and says how
-jobs will travel; a refused key or an unreachable ShortAPI stops it with the reason.
+It prepares the database and a `demo` account whose fresh password it prints, once the web
+server answers, so a new person can sign in straight away. Before the workers start it checks the
+key (`checkshortapi`) and says how jobs will travel; a refused key or an unreachable ShortAPI
+stops it with the reason.
+
+Ctrl+C, SIGTERM or SIGHUP stop every part within STOP_SECONDS, and each part dies with it even
+if it is killed (`jobs.lifetime`): a worker left behind could go on sending paid jobs.
 """
 
 import http.client
@@ -55,8 +59,8 @@ class Command(BaseCommand):
             self.stop(children)
 
     def start(self, children, host, port, simulator_port):
-        call_command("migrate", interactive=False, verbosity=0)
-        password = self.reset_demo_user()
+        """Start the parts, each as soon as what it needs is there, and say where to sign in
+        once the web server answers."""
         env = dict(os.environ)
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         if settings.SHORTAPI_SIMULATED:
@@ -64,14 +68,19 @@ class Command(BaseCommand):
             # never could, so with a key the app's own PUBLIC_BASE_URL (if any) is left alone.
             env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
             env.setdefault("SHORTAPI_BASE_URL", f"http://127.0.0.1:{simulator_port}")
+            # it needs no database, so it starts while the database is migrated
             self.spawn(children, manage + ["runsimulator", "--host", "127.0.0.1",
                                            "--port", str(simulator_port)], env)
-            self.wait_for_port(simulator_port, children)
+        call_command("migrate", interactive=False, verbosity=0)
+        password = self.reset_demo_user()
+        self.spawn(children, manage + ["runserver", "--noreload", f"{host}:{port}"], env)
+        if settings.SHORTAPI_SIMULATED:
+            self.wait_for_port(simulator_port, children[0])
+        # the workers are what send jobs: they start only once the key is known to work
         if subprocess.run(manage + ["checkshortapi"], env=env).returncode != 0:
             raise CommandError("Kling Studio did not start: fix what is said above and run it "
                                "again, or unset SHORTAPI_KEY to try the built-in simulator.")
         self.spawn(children, manage + ["qcluster"], env)
-        self.spawn(children, manage + ["runserver", "--noreload", f"{host}:{port}"], env)
         self.wait_until_ready(host, port, children)
         self.stdout.write(self.style.SUCCESS(
             f"\nKling Studio is running at http://{host}:{port}/\n"
@@ -100,11 +109,9 @@ class Command(BaseCommand):
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, lifetime.STOP_SIGNALS)
 
-    def wait_for_port(self, port, children, timeout=30):
+    def wait_for_port(self, port, simulator, timeout=30):
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(child.poll() is not None for child in children):
-                break
+        while time.monotonic() < deadline and simulator.poll() is None:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 return
