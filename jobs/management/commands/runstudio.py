@@ -146,8 +146,7 @@ class Command(BaseCommand):
     @staticmethod
     def stop(children):
         """Ask every part to stop, then kill what is left of each one's group."""
-        for signum in lifetime.STOP_SIGNALS:
-            signal.signal(signum, signal.SIG_IGN)  # a second Ctrl+C must not cut this short
+        _ignore_stop_signals()
         for child in children:
             if child.poll() is None:
                 child.terminate()
@@ -166,7 +165,13 @@ class Command(BaseCommand):
 
 
 def _raise_stop(signum, frame):
+    _ignore_stop_signals()  # a second Ctrl+C must not cut the stop short
     raise Stop
+
+
+def _ignore_stop_signals():
+    for signum in lifetime.STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def _child_setup(parent_pid):
