@@ -2,6 +2,10 @@
 the tab title, and recent finishes for the browser's notifications), the page where a person
 chooses to be e-mailed, and that e-mail.
 
+E-mail goes only to an address its owner confirmed by following a link sent to it: otherwise
+anyone with an account could have the studio mail a stranger, with a subject (a job's title)
+of their choosing. The link is signed, names the person and the address, and lasts three days.
+
 The e-mail is queued by a receiver of `jobs.signals.job_finished`, so only after the finishing
 move is committed, and sent by a worker: a slow mail server never holds up a request or a poll.
 """
@@ -12,6 +16,7 @@ from datetime import timedelta
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
 from django.http import JsonResponse
@@ -20,10 +25,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from django_q.tasks import async_task
 
-from jobs import catalogue
+from jobs import abuse, catalogue
 from jobs.models import Job, Preferences
 
 log = logging.getLogger(__name__)
@@ -34,6 +39,10 @@ RUNNING = (S.QUEUED, S.SUBMITTING, S.SUBMITTED, S.PROCESSING, S.UNKNOWN)
 RECENT_FINISHES = 10
 # how far back `since` may reach: an old (or forged) one must not make a poll read every finish
 SINCE_AT_MOST = timedelta(days=1)
+CONFIRM_SALT = "jobs.notify.confirm"
+CONFIRM_DAYS = 3
+# confirmation e-mails one person may ask for in an hour
+CONFIRMATIONS = abuse.Limit("confirm-email", 5, 3600)
 
 
 def parse_since(value):
@@ -98,20 +107,87 @@ class PreferencesForm(forms.ModelForm):
         self.person.save(update_fields=["email"])
         return super().save()
 
+    @property
+    def needs_confirming(self):
+        """The saved address still has to be confirmed."""
+        return bool(self.person.email) and not self.instance.confirmed(self.person.email)
+
 
 def preferences(request):
     form = PreferencesForm(request.POST or None, person=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
-        messages.success(request, "Your settings are saved.")
+        if form.needs_confirming and "email" in form.changed_data:
+            _ask_to_confirm(request)
+        else:
+            messages.success(request, "Your settings are saved.")
         return redirect("preferences")
     return render(request, "jobs/preferences.html", {"form": form})
 
 
+@require_POST
+def resend_confirmation(request):
+    form = PreferencesForm(person=request.user)
+    if form.needs_confirming:
+        _ask_to_confirm(request)
+    return redirect("preferences")
+
+
+def _ask_to_confirm(request):
+    person = request.user
+    if wait := abuse.wait_for(CONFIRMATIONS, person.pk):
+        messages.error(request, f"Your settings are saved, but several confirmation e-mails were "
+                                f"sent in the last hour. Ask for another in {wait // 60 + 1} "
+                                "minutes.")
+        return
+    token = signing.dumps({"person": person.pk, "email": person.email}, salt=CONFIRM_SALT)
+    transaction.on_commit(lambda: async_task(send_confirmation, person.pk, token,
+                                             task_name=f"confirm-email-{person.pk}"))
+    messages.success(request, f"Your settings are saved. To receive e-mail at {person.email}, "
+                              "follow the link we just sent there.")
+
+
+def send_confirmation(person_pk, token):
+    """Task: e-mail the link that confirms a person's address (the subject is ours alone)."""
+    from django.contrib.auth import get_user_model
+
+    person = get_user_model().objects.filter(pk=person_pk).first()
+    if person is None or not person.email:
+        return
+    body = "\n".join([
+        "Someone, probably you, asked Kling Studio to e-mail this address when their videos "
+        "finish. To confirm, open this link while signed in (it works for "
+        f"{CONFIRM_DAYS} days):", absolute(reverse("confirm-email", args=[token])), "",
+        "If it was not you, ignore this e-mail: nothing more will be sent."])
+    send_mail("Confirm your e-mail address for Kling Studio", body, None, [person.email])
+
+
+@require_GET
+def confirm_email(request, token):
+    try:
+        value = signing.loads(token, salt=CONFIRM_SALT, max_age=timedelta(days=CONFIRM_DAYS))
+    except signing.BadSignature:
+        value = None
+    person = request.user
+    if (not isinstance(value, dict) or value.get("person") != person.pk
+            or not isinstance(value.get("email"), str) or value["email"] != person.email):
+        messages.error(request, "This confirmation link has expired, is for another address or "
+                                "another account. Sign in as the person who asked for it, or ask "
+                                "for a new link below.")
+        return redirect("preferences")
+    preferences = Preferences.of(person)
+    preferences.confirmed_email = person.email
+    preferences.save()
+    messages.success(request, f"{person.email} is confirmed: e-mail about your videos goes there.")
+    return redirect("preferences")
+
+
 def recipient(job):
-    """The address to e-mail about a job's finish, or "" when its owner wants no e-mail."""
+    """The address to e-mail about a job's finish, or "" when its owner wants no e-mail or has
+    not confirmed the address."""
     owner = job.owner
-    if owner.email and Preferences.of(owner).email_when_finished:
+    preferences = Preferences.of(owner)
+    if preferences.email_when_finished and preferences.confirmed(owner.email):
         return owner.email
     return ""
 

@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("teams.urls")),
     path("activity/", notify.activity, name="activity"),
     path("settings/", notify.preferences, name="preferences"),
+    path("settings/confirm/", notify.resend_confirmation, name="resend-confirmation"),
+    path("settings/confirm/<str:token>/", notify.confirm_email, name="confirm-email"),
     path("", include("sequences.urls")),
     path("", include("jobs.urls")),
 ]

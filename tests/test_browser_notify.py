@@ -2,6 +2,8 @@
 simulator): the tab title counts running jobs, a notification says when each finishes or fails,
 and the e-mail a person asked for on the settings page is sent by a worker."""
 
+import re
+
 import pytest
 
 from tests.browser import new_page, screenshot, sign_in
@@ -52,7 +54,16 @@ def test_a_person_follows_their_jobs_from_any_page_and_is_emailed(browser, stack
     page.get_by_label("E-mail me when a video finishes or fails").check()
     page.get_by_label("E-mail address").fill("maya@example.com")
     page.get_by_role("button", name="Save").click()
-    page.get_by_text("Your settings are saved.").wait_for()
+    page.get_by_text("follow the link we just sent there").wait_for()
+    link = None
+    for _ in range(50):
+        link = re.search(r"/settings/confirm/[A-Za-z0-9_:.-]+/", stack.log("qcluster"))
+        if link:
+            break
+        page.wait_for_timeout(200)
+    assert link, "no confirmation e-mail in the worker's log"
+    page.goto(link.group(0))
+    page.get_by_text("maya@example.com is confirmed").wait_for()
     assert screenshot(page, "settings.png").stat().st_size > 10_000
     assert page.locator("[data-role=notify-me]").is_hidden()  # already allowed
     with page.expect_response(lambda response: "/activity/" in response.url):
@@ -83,12 +94,12 @@ def test_a_person_follows_their_jobs_from_any_page_and_is_emailed(browser, stack
     log = ""
     for _ in range(50):
         log = stack.log("qcluster")
-        if log.count("To: maya@example.com") == 2:
+        if log.count("To: maya@example.com") == 3:  # the confirmation, then two finishes
             break
         page.wait_for_timeout(200)
     assert 'Subject: Your video "Harbour at dawn" is ready' in log
     assert 'Subject: Your video "Dusk [simulate-failure]" failed' in log
-    assert log.count("To: maya@example.com") == 2
+    assert log.count("To: maya@example.com") == 3
     page.context.close()
 
 

@@ -51,7 +51,8 @@ def queued(enqueued, monkeypatch):
 def wants_email(owner):
     owner.email = "olivia@example.com"
     owner.save()
-    Preferences.objects.create(person=owner, email_when_finished=True)
+    Preferences.objects.create(person=owner, email_when_finished=True,
+                               confirmed_email="olivia@example.com")
     return owner
 
 
@@ -354,3 +355,79 @@ def test_it_saves_an_untick(wants_email):
     assert response.status_code == 302
     assert Preferences.of(wants_email).email_when_finished is False
     assert Preferences.objects.filter(person=wants_email).count() == 1
+
+
+# Confirming the address
+
+
+def confirmation_link(locmem):
+    [message] = locmem
+    assert message.subject == "Confirm your e-mail address for Kling Studio"
+    return next(line for line in message.body.splitlines() if "/settings/confirm/" in line)
+
+
+def test_an_address_gets_nothing_but_a_confirmation_until_its_link_is_followed(
+        owner, make_job, queued, locmem, django_capture_on_commit_callbacks):
+    client = signed_in(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("preferences"), {"email_when_finished": "on",
+                                             "email": "stranger@example.com"})
+    [(task, args)] = queued
+    assert task == notify.send_confirmation
+    page = client.get(reverse("preferences")).content.decode()
+    assert "follow the link we just sent there" in page
+    assert "Not confirmed yet" in page
+
+    job = sent(make_job(title="Buy now at spam.example"))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert job.mark_succeeded("https://cdn.example.com/v.mp4")
+    assert len(queued) == 1  # no finish e-mail queued
+    notify.send_finished_email(job.pk)
+    assert locmem == []
+
+    notify.send_confirmation(*args)
+    link = confirmation_link(locmem)
+    assert "Buy now" not in locmem[0].subject + locmem[0].body
+    response = client.get(link.removeprefix("https://studio.example.com"), follow=True)
+    assert "stranger@example.com is confirmed" in response.content.decode()
+
+    notify.send_finished_email(job.pk)
+    assert [m.to for m in locmem[1:]] == [["stranger@example.com"]]
+
+
+def test_a_confirmation_link_works_only_for_its_person_and_address(owner, other, queued, locmem):
+    owner.email = "olivia@example.com"
+    owner.save()
+    token = notify.signing.dumps({"person": owner.pk, "email": "olivia@example.com"},
+                                 salt=notify.CONFIRM_SALT)
+    url = reverse("confirm-email", args=[token])
+
+    refused = signed_in(other).get(url, follow=True).content.decode()
+    assert "This confirmation link has expired, is for another address" in refused
+    owner.email = "changed@example.com"
+    owner.save()
+    assert "is for another address" in signed_in(owner).get(url, follow=True).content.decode()
+    assert "is for another address" in signed_in(owner).get(
+        reverse("confirm-email", args=["forged"]), follow=True).content.decode()
+    assert Preferences.of(owner).confirmed_email == ""
+    assert Preferences.of(other).confirmed_email == ""
+
+
+def test_a_changed_address_must_be_confirmed_again(wants_email, make_job, locmem):
+    signed_in(wants_email).post(reverse("preferences"), {"email_when_finished": "on",
+                                                         "email": "new@example.com"})
+    job = sent(make_job())
+    job.mark_succeeded("https://cdn.example.com/v.mp4")
+    notify.send_finished_email(job.pk)
+    assert locmem == []
+
+
+def test_confirmation_e_mails_are_limited_per_hour(owner, queued, django_capture_on_commit_callbacks):
+    owner.email = "olivia@example.com"
+    owner.save()
+    client = signed_in(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        answers = [client.post(reverse("resend-confirmation"), follow=True).content.decode()
+                   for _ in range(notify.CONFIRMATIONS.count + 2)]
+    assert len(queued) == notify.CONFIRMATIONS.count
+    assert "Ask for another in" in answers[-1]

@@ -38,6 +38,12 @@ class Preferences(models.Model):
                                   related_name="preferences")
     email_when_finished = models.BooleanField(
         "E-mail me when a video finishes or fails", default=False)
+    # the address the person proved is theirs by following the link sent to it; e-mail goes
+    # only to the account's address while it is this one
+    confirmed_email = models.EmailField(blank=True)
+
+    def confirmed(self, address):
+        return bool(address) and address.lower() == self.confirmed_email.lower()
 
     @classmethod
     def of(cls, person):
