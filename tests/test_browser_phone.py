@@ -198,6 +198,16 @@ def test_every_page_fits_a_phone_and_a_video_is_made_by_tapping(browser, stack, 
         page.goto(url)
         wrong += check_page(page, name, primary, width)
 
+    # the composer with a storyboard of three shots and an element, by tapping
+    page.goto("/jobs/new/")
+    for label in ("Kling 3.0", "Multi-shot", "Custom storyboard"):
+        page.get_by_label(label).tap()
+    page.get_by_role("button", name="Add shot").tap()
+    page.get_by_role("button", name="Add shot").tap()
+    page.get_by_role("button", name="Add element").tap()
+    assert page.locator("#shots [data-role=row]").count() == 3
+    wrong += check_page(page, "composer-storyboard", "button:text-is('Make video')", width)
+
     # the menu opens over the page, and its links are thumb-sized
     page.goto("/")
     page.get_by_text("Menu").tap()
