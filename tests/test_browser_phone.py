@@ -270,6 +270,20 @@ def test_the_menu_works_without_javascript(browser, stack):
     page.wait_for_url(stack.url + "/spend/")
     page.context.close()
 
+    # on a wide screen the links are simply there, in a row
+    desk = browser.new_context(base_url=stack.url, viewport={"width": 1280, "height": 900},
+                               java_script_enabled=False).new_page()
+    desk.goto("/accounts/login/")
+    desk.fill("#id_username", "maya")
+    desk.fill("#id_password", PASSWORD)
+    desk.get_by_role("button", name="Sign in").click()
+    desk.wait_for_url(stack.url + "/")
+    nav = desk.get_by_role("navigation", name="Main")
+    assert nav.is_visible() and desk.get_by_text("Menu").is_hidden()
+    links = nav.get_by_role("link").evaluate_all("links => links.map(a => a.offsetTop)")
+    assert len(set(links)) == 1, links  # one row
+    desk.context.close()
+
 
 def finger_drag(page, locator, dx):
     """A one-finger drag, as a touch screen sends it (touchstart, touchmove, touchend)."""

@@ -9,7 +9,11 @@
   const folded = Array.from(document.querySelectorAll("details.opens-wide")).filter((d) => !d.open);
 
   function fit() {
-    if (!styled) folded.forEach((details) => { details.open = wide.matches; });
+    if (styled) return;
+    folded.forEach((details) => {
+      details.open = wide.matches;
+      details.classList.toggle("shown-wide", wide.matches);
+    });
   }
   wide.addEventListener("change", fit);
   fit();
