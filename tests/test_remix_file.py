@@ -152,6 +152,12 @@ def test_the_job_page_and_the_drafts_page_offer_remix_from_a_file(owner, make_jo
         assert 'name="video"' in page
 
 
+def test_my_videos_links_to_remix_from_a_file(owner):
+    page = signed_in(owner).get(reverse("gallery")).content.decode()
+    assert f'href="{reverse("remix-from-file")}" data-role="remix-from-file"' in page
+    assert signed_in(owner).get(reverse("remix-from-file")).status_code == 200
+
+
 def test_it_fills_the_composer_from_a_kept_videos_recipe(owner, storyboard_job):
     job = kept(storyboard_job)
 
