@@ -37,6 +37,10 @@ def compose_limits():
             Limit("compose-address", settings.KLING_COMPOSE_PER_ADDRESS, 600))
 
 
+def export_limit():
+    return Limit("export-person", settings.KLING_EXPORTS_PER_HOUR, 3600)
+
+
 def callback_limit():
     return Limit("callback-address", settings.KLING_CALLBACKS_PER_ADDRESS, 60)
 

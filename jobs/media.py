@@ -100,6 +100,16 @@ def _part(name, first, last):
             yield chunk
 
 
+def local_file(name, storage=None):
+    """The path of the stored file `name` when storage is this machine's disk, else None (it
+    would have to be fetched from a bucket, which is a worker's job)."""
+    storage = storage or default_storage
+    try:
+        return storage.path(name)
+    except NotImplementedError:
+        return None
+
+
 @contextmanager
 def local_path(name, storage=None):
     """A path on this machine to the stored file `name`, for as long as the block runs: the file

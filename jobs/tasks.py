@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from jobs import (catalogue, downloads, images, outage, polling, reachability, recipes, shortapi,
-                  staging)
+                  staging, videofacts)
 from jobs.models import Job
 
 log = logging.getLogger(__name__)
@@ -165,16 +165,23 @@ def keep_video(job_id):
     job.take_task()
     if not job.start_video_attempt(timezone.now()):
         return
+    read = []
+
+    def amend(path):
+        # the recipe goes in on the way, so every kept video can be traced and remixed; its
+        # facts are read while the file is here, so no request has to fetch it for them
+        recipes.carry(job, path)
+        read.append(videofacts.read(path))
+
     try:
-        # the recipe goes in on the way, so every kept video can be traced and remixed
         stored = downloads.keep(job.video_url, job.video.field.generate_filename(job, "video.mp4"),
-                                amend=lambda path: recipes.carry(job, path))
+                                amend=amend)
     except downloads.DownloadError as error:
         job.note_video_error(f"The video could not be saved here yet: {error.message}.",
                              give_up=error.permanent)
         log.warning("Could not keep the video of job %s: %s", job.pk, error.message)
         return
-    job.store_video(stored)
+    job.store_video(stored, read[0] if read else None)
 
 
 def resolve_unknown(job_id, hinted_job_id):

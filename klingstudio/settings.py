@@ -186,6 +186,16 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+# Free heavy work (sequence exports, reading a kept video's facts) has a queue and workers of its
+# own, so it never holds up ShortAPI's tasks: `Q_CLUSTER_NAME=<name>-free manage.py qcluster`
+# runs them (runstudio starts one). An export may run for EXPORT_TIMEOUT; retry stays above it.
+KLING_FREE_QUEUE = f"{Q_CLUSTER['name']}-free"
+KLING_EXPORT_TIMEOUT = env_int("KLING_EXPORT_TIMEOUT", 20 * 60, minimum=60)
+Q_CLUSTER["ALT_CLUSTERS"] = {KLING_FREE_QUEUE: {
+    "workers": env_int("KLING_FREE_WORKERS", 1, minimum=1),
+    "timeout": KLING_EXPORT_TIMEOUT,
+    "retry": KLING_EXPORT_TIMEOUT * 2,
+}}
 # The cache holds rate-limit counts and ShortAPI's health: Redis across hosts (its keys named
 # after the queue, so two studios can share one Redis), else files the processes of one machine
 # share.
@@ -212,6 +222,12 @@ KLING_CLIENT_IP_HEADER = env_str("KLING_CLIENT_IP_HEADER")
 KLING_COMPOSE_PER_PERSON = env_int("KLING_COMPOSE_PER_PERSON", 30, minimum=1)
 KLING_COMPOSE_PER_ADDRESS = env_int("KLING_COMPOSE_PER_ADDRESS", 90, minimum=1)
 KLING_CALLBACKS_PER_ADDRESS = env_int("KLING_CALLBACKS_PER_ADDRESS", 1200, minimum=1)
+# Free heavy work, per person: sequences kept, takes in one sequence, an export's length in
+# minutes, exports asked for in an hour.
+KLING_SEQUENCES_PER_PERSON = env_int("KLING_SEQUENCES_PER_PERSON", 100, minimum=1)
+KLING_TAKES_PER_SEQUENCE = env_int("KLING_TAKES_PER_SEQUENCE", 60, minimum=1)
+KLING_EXPORT_MAX_MINUTES = env_int("KLING_EXPORT_MAX_MINUTES", 15, minimum=1)
+KLING_EXPORTS_PER_HOUR = env_int("KLING_EXPORTS_PER_HOUR", 10, minimum=1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django import forms
 
+from lib import numbers
 from sequences.models import Sequence
 from teams.models import Project
 
@@ -19,10 +20,16 @@ class SequenceForm(forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         self.fields["project"].queryset = (Project.objects.open_to(user).select_related("team")
                                            .order_by("name"))
         self.fields["project"].empty_label = "None: only me"
         self.fields["project"].required = False
+
+    def clean(self):
+        if refusal := Sequence.refusal_of_another(self.user):
+            raise forms.ValidationError(refusal, code="too_many")
+        return super().clean()
 
 
 class RenameForm(forms.ModelForm):
@@ -36,14 +43,14 @@ class RenameForm(forms.ModelForm):
 class AddForm(forms.Form):
     """A job to add, and where: an existing sequence's id, or NEW with an optional name."""
 
-    job = forms.IntegerField(min_value=1)
+    job = forms.IntegerField(min_value=1, max_value=numbers.MAX_ID)
     sequence = forms.CharField(max_length=20)
     name = forms.CharField(max_length=Sequence._meta.get_field("name").max_length,
                            required=False, strip=True)
 
     def clean_sequence(self):
         value = self.cleaned_data["sequence"]
-        if value != NEW and not value.isdecimal():
+        if value != NEW and not numbers.whole(value):
             raise forms.ValidationError("Pick a sequence, or “New sequence…”.")
         return value
 

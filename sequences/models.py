@@ -10,7 +10,6 @@ The export's state changes are conditional updates, as a job's are (`Export.Stat
 never has two exports running, and a task delivered twice does its work once.
 """
 
-import logging
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -23,19 +22,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from jobs import videofacts
 from jobs.models import Job
-from sequences import files
 from teams.models import Team
 
-log = logging.getLogger(__name__)
-
-# An export re-encodes every frame: far longer than a ShortAPI call, so its task has its own
-# time limit. django-q2 has one `retry` for every task, shorter than this: an export still
-# running then may be delivered again, and that delivery finds it running and returns (the
-# claim below), so it is never made twice. One queued or running for longer than this (plus the
-# broker's redelivery time) was lost with its worker, and another may be asked for.
-EXPORT_TIMEOUT = 20 * 60
-EXPORT_LOST_AFTER = timedelta(seconds=settings.Q_CLUSTER["retry"] + EXPORT_TIMEOUT)
+# An export re-encodes every frame: far longer than a ShortAPI call, so it runs on the queue of
+# free work (settings.KLING_FREE_QUEUE), whose workers have their own time limit and a `retry`
+# above it, so a long export is not delivered twice (and if it were, the claim below returns).
+# One queued or running for longer than the limit plus the broker's redelivery time was lost with
+# its worker, and another may be asked for.
+EXPORT_TIMEOUT = settings.KLING_EXPORT_TIMEOUT
+EXPORT_LOST_AFTER = timedelta(
+    seconds=settings.Q_CLUSTER["ALT_CLUSTERS"][settings.KLING_FREE_QUEUE]["retry"] + EXPORT_TIMEOUT)
 # Trim points are kept to the microsecond: a frame's start at any common rate is then within a
 # millisecond of what is stored, which the export counts as on the frame.
 SECONDS = Decimal("0.000001")
@@ -92,6 +90,26 @@ class Sequence(models.Model):
         """kling-studio-sequence-7-harbour-trailer.mp4, in plain ASCII."""
         words = slugify(self.name)[:60].strip("-")
         return f"kling-studio-sequence-{self.pk}{'-' + words if words else ''}.mp4"
+
+    @staticmethod
+    def refusal_of_another(person):
+        """Why `person` may not make another sequence, or "": each keeps a bounded number."""
+        limit = settings.KLING_SEQUENCES_PER_PERSON
+        if Sequence.objects.filter(owner=person).count() >= limit:
+            return (f"You have {limit} sequences, as many as one person may keep. Delete one you "
+                    "no longer need, then make the new one.")
+        return ""
+
+    def refusal_to_add(self, job, person):
+        """Why `job` (one `person` may see) cannot be added here, or "": a take it may not be,
+        a sequence already full, or (for a new sequence) one sequence too many."""
+        if self.pk is None:
+            if refusal := self.refusal_of_another(person):
+                return refusal
+        elif self.takes.count() >= (limit := settings.KLING_TAKES_PER_SEQUENCE):
+            return (f"“{self.name}” has {limit} takes, as many as a sequence may hold. Remove one, "
+                    "or start another sequence.")
+        return self.refusal(job)
 
     def refusal(self, job):
         """Why `job` (one the person adding it may see) cannot be a take here, or ""."""
@@ -160,6 +178,10 @@ class Sequence(models.Model):
         visible = set(Job.objects.visible_to(person).filter(pk__in=[take.job_id for take in takes])
                       .values_list("pk", flat=True))
         problems = {}
+        minutes = settings.KLING_EXPORT_MAX_MINUTES
+        if sum(take.kept_seconds or 0 for take in takes) > minutes * 60:
+            return ([f"An export can be at most {minutes} minutes long, and these takes last "
+                     "longer: trim or remove some, or split them into two sequences."], {})
         for take in takes:
             if take.job_id not in visible or self.refusal(take.job):
                 problems[take.pk] = ("This video is no longer open to everyone who sees this "
@@ -189,14 +211,14 @@ class Sequence(models.Model):
 
 
 def _measured(job):
-    if not job.video:
+    """The frame rate and length of `job`'s kept video, as read when it was kept (or now, from
+    this machine's disk, for one kept before); {} while unknown: in a bucket, a worker reads
+    them (`jobs.videofacts`), never the request."""
+    if job.video and not job.described:
+        videofacts.describe_here(job)
+    if job.video_fps is None or job.video_seconds is None:
         return {}
-    try:
-        fps, length = files.measure(job.video.name)
-    except (files.UnreadableVideo, OSError) as error:
-        log.warning("Could not measure the video of job %s: %s", job.pk, error)
-        return {}
-    return {"fps": fps, "length": length}
+    return {"fps": job.video_fps, "length": job.video_seconds}
 
 
 class SequenceTake(models.Model):

@@ -11,6 +11,7 @@ import logging
 import tempfile
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -30,7 +31,8 @@ def enqueue_export(export):
     """Queue the export's task once the row that asks for it is committed."""
     transaction.on_commit(lambda: async_task(export_sequence, export.pk,
                                              task_name=f"export-{export.pk}",
-                                             timeout=EXPORT_TIMEOUT))
+                                             timeout=EXPORT_TIMEOUT,
+                                             cluster=settings.KLING_FREE_QUEUE))
 
 
 def export_sequence(export_id):

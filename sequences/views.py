@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from jobs import media
+from jobs import abuse, media
 from jobs.views import back
 from jobs.models import Job
 from sequences import tasks
@@ -82,7 +82,7 @@ def add_take(request):
                             else None)
     else:
         sequence = open_sequence(request, form.cleaned_data["sequence"])
-    if refusal := sequence.refusal(job):
+    if refusal := sequence.refusal_to_add(job, request.user):
         messages.error(request, refusal)
         return redirect(back(request, job.get_absolute_url()))
     if sequence.pk is None:
@@ -152,6 +152,11 @@ def export_sequence(request, pk):
         return render(request, "sequences/detail.html",
                       detail_context(request, sequence, problems=problems,
                                      take_problems=take_problems), status=400)
+    if wait := abuse.wait_for(abuse.export_limit(), request.user.pk):
+        messages.error(request, f"You have asked for {abuse.export_limit().count} exports in the "
+                                f"last hour, as many as one person may. Export again in "
+                                f"{wait // 60 + 1} minutes.")
+        return redirect(f"{sequence.get_absolute_url()}#export")
     export, queued = Export.request(sequence, request.user)
     if queued:
         tasks.enqueue_export(export)

@@ -110,6 +110,9 @@ class Stack:
             " is_superuser=True)"))
         self.spawn("simulator", "manage.py", "runsimulator", "--port", str(self.sim_port))
         self.spawn("qcluster", "manage.py", "qcluster")
+        # the workers of free work (exports), on their own queue
+        self.spawn("free", "manage.py", "qcluster",
+                   env={"Q_CLUSTER_NAME": f"{self.env['KLING_QUEUE_NAME']}-free"})
         # as the Dockerfile runs it
         self.spawn("web", "-m", "gunicorn", "klingstudio.wsgi", "-c", "python:klingstudio.gunicorn",
                    "--bind", f"127.0.0.1:{self.web_port}")

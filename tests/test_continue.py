@@ -4,12 +4,14 @@ and project and an empty prompt; the new job records the job it continues, and b
 link each other, for whoever may see them."""
 
 import pytest
+from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import reverse
 from PIL import Image, ImageChops
 
+from jobs import videofacts
 from jobs.forms import CONTINUES_GONE
 from jobs.lastframe import last_frame
 from jobs.models import Job
@@ -90,8 +92,8 @@ def test_it_opens_the_composer_with_the_videos_last_frame_as_the_start_frame(own
     assert not close_to(frame.getpixel((320, 200)), RED)
 
 
-def test_it_reads_a_video_kept_in_a_bucket_through_a_temporary_copy(owner, take, monkeypatch,
-                                                                     tmp_path):
+def test_a_video_in_a_bucket_is_read_by_a_worker_never_by_a_request(owner, take, monkeypatch,
+                                                                    tmp_path):
     import tempfile
 
     from jobs import media
@@ -112,12 +114,28 @@ def test_it_reads_a_video_kept_in_a_bucket_through_a_temporary_copy(owner, take,
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     monkeypatch.setattr(media, "default_storage", Bucket())
-    page = continue_page(owner, take).content.decode()
+    queued = []
+    monkeypatch.setattr("jobs.videofacts.async_task",
+                        lambda func, *args, **options: queued.append((func, args, options)))
 
-    _, frame = staged_image(page, owner)
-    assert ImageChops.difference(frame, expected).getbbox() is None
+    # the request never fetches the video: a worker on the queue of free work reads it
+    client = signed_in(owner)
+    response = client.get(reverse("job-continue", args=[take.pk]), follow=True)
+    assert response.redirect_chain == [(take.get_absolute_url(), 302)]
+    assert opened == []
+    assert [(func.__name__, args, options["cluster"]) for func, args, options in queued] == [
+        ("describe", (take.pk,), settings.KLING_FREE_QUEUE)]
+    assert "being taken from the saved copy" in response.content.decode()
+    continue_page(owner, take)
+    assert len(queued) == 1  # asked again: queued once
+
+    videofacts.describe(take.pk)
     assert opened == [take.video.name]
     assert list(scratch.iterdir()) == []
+    page = continue_page(owner, take).content.decode()
+    _, frame = staged_image(page, owner)
+    assert ImageChops.difference(frame, expected).getbbox() is None
+    assert opened == [take.video.name]  # the frame kept, not taken again
 
 
 def test_it_keeps_the_model_mode_duration_and_project_and_starts_a_new_prompt(owner, take):

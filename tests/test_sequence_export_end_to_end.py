@@ -73,7 +73,7 @@ def test_a_sequence_is_exported_by_a_worker_and_followed_to_a_playable_video(sta
         if not state["running"]:
             break
         time.sleep(0.2)
-    assert state["status"] == "done", (state, seen, stack.log("qcluster")[-3000:])
+    assert state["status"] == "done", (state, seen, stack.log("free")[-3000:])
     assert state["progress"] == 100 and state["error"] == ""
     assert [progress for _, progress in seen] == sorted(progress for _, progress in seen)
 
@@ -162,3 +162,32 @@ def test_in_a_browser_a_take_previews_its_trim_and_the_export_is_followed_to_its
         screenshot(page, "sequence.png")
     finally:
         page.context.close()
+
+
+def test_an_export_waits_on_its_own_queue_and_never_holds_up_a_paid_job(stack):
+    """With the workers of free work stopped, an export waits while a paid job is still sent,
+    made and kept; once they run again, the export is made."""
+    maya = stack.session("maya")
+    first = make_video(stack, maya, (640, 360), audio=False, duration=5)
+    made = post(stack, maya, "/sequences/", {"name": "Queue apart", "project": ""})
+    sequence = made.url.removeprefix(stack.url)
+    sequence_id = sequence.rstrip("/").rsplit("/", 1)[1]
+    post(stack, maya, "/sequences/add/", {"job": first, "sequence": sequence_id})
+    stack.stop_process("free")
+    try:
+        assert post(stack, maya, f"{sequence}export/", {}).status_code == 200
+        assert maya.get(stack.url + sequence + "export/status/").json()["status"] == "queued"
+
+        make_video(stack, maya, (640, 360), audio=False, duration=5)  # sent, made and kept
+
+        assert maya.get(stack.url + sequence + "export/status/").json()["status"] == "queued"
+    finally:
+        stack.spawn("free", "manage.py", "qcluster",
+                    env={"Q_CLUSTER_NAME": f"{stack.env['KLING_QUEUE_NAME']}-free"})
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        state = maya.get(stack.url + sequence + "export/status/").json()
+        if not state["running"]:
+            break
+        time.sleep(0.3)
+    assert state["status"] == "done", (state, stack.log("free")[-3000:])

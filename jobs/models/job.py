@@ -220,6 +220,12 @@ class Job(models.Model):
     video = models.FileField(upload_to=_video_path, blank=True)
     video_error = models.TextField(blank=True)
     video_attempts = models.PositiveSmallIntegerField(default=0)
+    # read from the kept video by the worker that kept it, so that no web request has to fetch
+    # a whole video for them: its frame rate and length (for trims), its last frame (to continue)
+    video_fps = models.FloatField(null=True, blank=True)
+    video_seconds = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    last_frame = models.ImageField(upload_to=_frame_path, blank=True)
+    last_frame_problem = models.TextField(blank=True)
     submit_attempts = models.PositiveSmallIntegerField(default=0)
     # When work is next due (jobs/polling.py): a create that never reached ShortAPI is tried
     # again (queued), the video is fetched again (succeeded); ShortAPI is asked again (watched).
@@ -319,7 +325,8 @@ class Job(models.Model):
     def image_names(self):
         """The storage names of every image the job was given or made: frames, its poster and
         element images."""
-        names = {image.name for image in (self.start_frame, self.end_frame, self.poster) if image}
+        names = {image.name for image in (self.start_frame, self.end_frame, self.poster,
+                                          self.last_frame) if image}
         for element in self.elements.prefetch_related("references"):
             names.add(element.frontal_image.name)
             names.update(reference.image.name for reference in element.references.all())
@@ -487,11 +494,30 @@ class Job(models.Model):
             video_attempts=self.video_attempts, video_attempts__lt=self.MAX_VIDEO_ATTEMPTS,
         ).update(video_attempts=attempt, next_attempt_at=due) == 1
 
-    def store_video(self, name):
-        """The video is kept in storage under `name`; only a succeeded job has one."""
+    def store_video(self, name, facts=None):
+        """The video is kept in storage under `name`; only a succeeded job has one. `facts`:
+        what was read from it (`jobs.videofacts.Facts`), if anything."""
         Job.objects.filter(pk=self.pk, status=self.Status.SUCCEEDED).update(
             video=name, video_error="", next_attempt_at=None)
         self.video = name
+        if facts is not None:
+            self.store_facts(facts)
+
+    @property
+    def described(self):
+        """Whether the kept video's facts were read (`jobs.videofacts`)."""
+        return self.video_fps is not None or bool(self.last_frame) or bool(self.last_frame_problem)
+
+    def store_facts(self, facts):
+        """Keep what was read from the kept video: its rate, length and last frame."""
+        if facts.last_frame is not None:
+            self.last_frame.save("last-frame." + facts.last_frame.extension,
+                                 facts.last_frame.as_file(), save=False)
+        Job.objects.filter(pk=self.pk).update(video_fps=facts.fps, video_seconds=facts.seconds,
+                                              last_frame=self.last_frame.name or "",
+                                              last_frame_problem=facts.problem)
+        self.video_fps, self.video_seconds = facts.fps, facts.seconds
+        self.last_frame_problem = facts.problem
 
     def note_video_error(self, reason, give_up=False):
         changes = {"video_error": reason}

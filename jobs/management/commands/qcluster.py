@@ -2,7 +2,9 @@
 
 It overrides django_q's own command (jobs is listed before django_q in INSTALLED_APPS, as
 staticfiles overrides `runserver`), so every worker host also dispatches: running workers is all
-a deployment needs for jobs to be polled, retried and their videos kept.
+a deployment needs for jobs to be polled, retried and their videos kept. Started with
+`Q_CLUSTER_NAME=<KLING_QUEUE_NAME>-free`, it runs the queue of free work (exports) instead, and
+dispatches nothing.
 
 It also stops within a bound. On SIGINT, SIGTERM or SIGHUP no worker starts another task (one it
 took stays undone: the broker delivers it again after `retry`, and the job's own mark has the
@@ -19,6 +21,7 @@ import threading
 
 from django.conf import settings
 from django_q.cluster import Cluster
+from django_q.conf import Conf
 from django_q.management.commands.qcluster import Command as DjangoQCommand
 from django_q.signals import pre_execute
 
@@ -57,9 +60,13 @@ class Command(DjangoQCommand):
             cluster.stop()
             return
         stop = threading.Event()
+        # the workers of free work (exports) only take their own queue's tasks: they dispatch
+        # nothing, since what the dispatcher queues is ShortAPI's
+        free = Conf.CLUSTER_NAME == settings.KLING_FREE_QUEUE
         watcher = threading.Thread(target=dispatch.run, args=(stop, settings.KLING_DISPATCH_SECONDS),
                                    name="dispatcher", daemon=True)
-        watcher.start()
+        if not free:
+            watcher.start()
         while cluster.sentinel.is_alive() and not stopping.value:
             cluster.sentinel.join(0.2)
         stop.set()
@@ -68,4 +75,5 @@ class Command(DjangoQCommand):
         if cluster.sentinel.is_alive():
             cluster.sentinel.kill()  # its workers, pusher and monitor die with it
             cluster.sentinel.join()
-        watcher.join(1)
+        if not free:
+            watcher.join(1)

@@ -81,6 +81,9 @@ class Command(BaseCommand):
             raise CommandError("Kling Studio did not start: fix what is said above and run it "
                                "again, or unset SHORTAPI_KEY to try the built-in simulator.")
         self.spawn(children, manage + ["qcluster"], env)
+        # free work (exports) has workers of its own, so it never holds up ShortAPI's tasks
+        self.spawn(children, manage + ["qcluster"],
+                   {**env, "Q_CLUSTER_NAME": settings.KLING_FREE_QUEUE})
         self.wait_until_ready(host, port, children)
         self.stdout.write(self.style.SUCCESS(
             f"\nKling Studio is running at http://{host}:{port}/\n"
