@@ -2,19 +2,20 @@
 
 from django.urls import path
 
+from lib import converters  # noqa: F401 (registers <id:...>)
 from sequences import views
 
 urlpatterns = [
     path("sequences/", views.sequences, name="sequences"),
     path("sequences/add/", views.add_take, name="sequence-add"),
-    path("sequences/<int:pk>/", views.sequence_detail, name="sequence"),
-    path("sequences/<int:pk>/rename/", views.rename_sequence, name="sequence-rename"),
-    path("sequences/<int:pk>/delete/", views.delete_sequence, name="sequence-delete"),
-    path("sequences/<int:pk>/takes/<int:take>/move/", views.move_take, name="sequence-take-move"),
-    path("sequences/<int:pk>/takes/<int:take>/remove/", views.remove_take,
+    path("sequences/<id:pk>/", views.sequence_detail, name="sequence"),
+    path("sequences/<id:pk>/rename/", views.rename_sequence, name="sequence-rename"),
+    path("sequences/<id:pk>/delete/", views.delete_sequence, name="sequence-delete"),
+    path("sequences/<id:pk>/takes/<id:take>/move/", views.move_take, name="sequence-take-move"),
+    path("sequences/<id:pk>/takes/<id:take>/remove/", views.remove_take,
          name="sequence-take-remove"),
-    path("sequences/<int:pk>/takes/<int:take>/trim/", views.trim_take, name="sequence-take-trim"),
-    path("sequences/<int:pk>/export/", views.export_sequence, name="sequence-export"),
-    path("sequences/<int:pk>/export/status/", views.export_status, name="sequence-export-status"),
-    path("sequences/<int:pk>/export/video/", views.export_video, name="sequence-export-video"),
+    path("sequences/<id:pk>/takes/<id:take>/trim/", views.trim_take, name="sequence-take-trim"),
+    path("sequences/<id:pk>/export/", views.export_sequence, name="sequence-export"),
+    path("sequences/<id:pk>/export/status/", views.export_status, name="sequence-export-status"),
+    path("sequences/<id:pk>/export/video/", views.export_video, name="sequence-export-video"),
 ]
