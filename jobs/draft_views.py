@@ -86,14 +86,28 @@ def remix_from_file(request):
     """The composer filled in from the recipe inside a video file Kling Studio made."""
     if request.method == "GET":
         return render(request, "jobs/remix_file.html", {"recipe_form": recipes.RecipeFileForm()})
+    if "take" in request.POST:  # one take picked from an exported sequence's file
+        recipe = recipes.picked_take(request.POST["take"])
+        if recipe is None:
+            messages.error(request, "That choice has expired. Choose the file again.")
+            return redirect("remix-from-file")
+        return _composer_from(request, recipe)
     form = recipes.RecipeFileForm(request.POST, request.FILES)
     if form.is_valid():
-        fields, staged, shots, elements, notes = recipes.composer_input(
-            form.cleaned_data["video"], request.user)
-        filled = ComposeForm(user=request.user, initial=fields, shot_rows=shots,
-                             element_rows=elements)
-        filled.staged = staged
-        for note in notes:
-            messages.info(request, note)
-        return composer(request, filled)
+        recipe = form.cleaned_data["video"]
+        if takes := recipes.takes_of(recipe):
+            return render(request, "jobs/remix_pick.html",
+                          {"takes": takes, "name": recipes.sequence_name(recipe)})
+        return _composer_from(request, recipe)
     return render(request, "jobs/remix_file.html", {"recipe_form": form}, status=400)
+
+
+def _composer_from(request, recipe):
+    """The composer filled in from one take's recipe."""
+    fields, staged, shots, elements, notes = recipes.composer_input(recipe, request.user)
+    filled = ComposeForm(user=request.user, initial=fields, shot_rows=shots,
+                         element_rows=elements)
+    filled.staged = staged
+    for note in notes:
+        messages.info(request, note)
+    return composer(request, filled)

@@ -17,6 +17,7 @@ import logging
 import av
 from django import forms
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 
 from jobs import catalogue, staging, storyboard
@@ -26,6 +27,8 @@ from sequences.recipe import RecipeError, read_recipe, write_recipe
 log = logging.getLogger(__name__)
 
 TEXT_LIMIT = 20_000  # more than any prompt Kling takes; a longer one is not ours
+PICK_SALT = "jobs.recipes.pick"
+PICK_WORDS = 12
 
 
 def recipe_of(job):
@@ -91,6 +94,52 @@ class RecipeFileForm(forms.Form):
                                   "elsewhere, or saved again by another program, which drops "
                                   "it. Choose the MP4 as Kling Studio made it.", code="no_recipe")
         return recipe
+
+
+def takes_of(recipe):
+    """The takes of an exported sequence's recipe, for the person to pick one: number, title,
+    the first words of its prompt, its trim, and a signed `choice` that carries its recipe to
+    the next request. [] for a single take's recipe."""
+    takes = [take for take in _listed(recipe.get("takes"), settings.KLING_TAKES_PER_SEQUENCE)
+             if isinstance(take, dict)]
+    picks = []
+    for number, take in enumerate(takes, 1):
+        shots = [shot for shot in _listed(take.get("shots"), storyboard.MAX_SHOTS)
+                 if isinstance(shot, dict)]
+        words = (_text(take.get("prompt")) or (_text(shots[0].get("prompt")) if shots else ""))
+        trim = _listed(take.get("trim"), 2)
+        picks.append({
+            "number": number,
+            "title": _text(take.get("title"))[:200] or f"Take {number}",
+            "words": " ".join(words.split()[:PICK_WORDS]) + ("…" if len(words.split())
+                                                             > PICK_WORDS else ""),
+            "trim": _trim_text(trim),
+            "choice": signing.dumps(take, salt=PICK_SALT, compress=True),
+        })
+    return picks
+
+
+def sequence_name(recipe):
+    return _text(recipe.get("name"))[:80]
+
+
+def picked_take(choice):
+    """The recipe of the take a person picked (`takes_of`), or None when it is not one of ours
+    or is older than a day."""
+    try:
+        take = signing.loads(choice, salt=PICK_SALT, max_age=24 * 3600)
+    except signing.BadSignature:
+        return None
+    return take if isinstance(take, dict) else None
+
+
+def _trim_text(trim):
+    start, end = (trim + [None, None])[:2]
+    if not isinstance(start, (int, float)) or isinstance(start, bool):
+        return ""
+    end_text = f"{end:g} s" if isinstance(end, (int, float)) and not isinstance(end, bool) \
+        else "its end"
+    return f"from {start:g} s to {end_text}"
 
 
 def composer_input(recipe, user):

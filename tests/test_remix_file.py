@@ -280,3 +280,61 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, rendered):
                      client.post(reverse("remix-from-file"),
                                  {"video": SimpleUploadedFile("take.mp4", rendered)})):
         assert response.status_code == 302 and "/accounts/login/" in response.url
+
+
+# An exported sequence
+
+
+@pytest.fixture
+def exported_cut(owner, make_job, project, tmp_path, monkeypatch,
+                 django_capture_on_commit_callbacks):
+    """A team sequence of three takes with their own prompts, exported for real."""
+    from sequences.models import Sequence
+    from tests.test_sequences import export_now, rendered as render_clip, succeed
+
+    monkeypatch.setattr("sequences.tasks.async_task", lambda *args, **options: None)
+    sequence = Sequence.objects.create(name="Harbour trailer", project=project, owner=owner)
+    prompts = ["Boats leave the quay at dawn", "Gulls circle over the grey water and the "
+               "fishermen wave from the pier as the sun comes up", "Night falls on the harbour"]
+    for number, prompt in enumerate(prompts):
+        job = succeed(make_job(project=project, title=f"Shot {number + 1}", prompt=prompt),
+                      render_clip(tmp_path, (480, 270), colour=(40 * number, 90, 160)))
+        take = sequence.add(job)
+        take.set_trim(Decimal("0.5") if number == 1 else Decimal("0"), None)
+    export = export_now(signed_in(owner), sequence, django_capture_on_commit_callbacks)
+    assert export.status == "done", export.error
+    with default_storage.open(export.file.name, "rb") as handle:
+        return SimpleUploadedFile("kling-studio-sequence.mp4", handle.read(),
+                                  content_type="video/mp4"), sequence
+
+
+def test_an_exported_sequence_offers_its_takes_to_pick(owner, exported_cut):
+    upload_, sequence = exported_cut
+    response = remix_from(owner, upload_)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The file names a model" not in page
+    for title in ("1. Shot 1", "2. Shot 2", "3. Shot 3"):
+        assert title in page
+    assert "<p>Gulls circle over the grey water and the fishermen wave from the…</p>" in page
+    assert "Used from 0.5 s to its end." in page
+    assert len(values(page, "take")) == 3
+
+
+def test_picking_a_take_opens_the_composer_with_its_prompt_and_frames(owner, exported_cut):
+    upload_, sequence = exported_cut
+    client = signed_in(owner)
+    picks = values(client.post(reverse("remix-from-file"), {"video": upload_}).content.decode(),
+                   "take")
+
+    page = client.post(reverse("remix-from-file"), {"take": picks[1]}).content.decode()
+
+    assert textarea(page, "prompt").startswith("Gulls circle over the grey water")
+    second = sequence.takes_in_order()[1].job
+    assert f"Its frames and element images come from Shot 2 (job {second.pk})" in page
+    assert values(page, "start_frame_staged") != [""]
+
+
+def test_a_forged_or_stale_pick_is_refused_in_words(owner):
+    response = signed_in(owner).post(reverse("remix-from-file"), {"take": "forged"}, follow=True)
+    assert "That choice has expired. Choose the file again." in response.content.decode()
