@@ -166,10 +166,10 @@ def to_runstudio(studio, signum):
 
 
 def make_jobs(studio, session, takes=1, duration=5):
-    made = submit(studio, session, {"model": "kwaivgi/kling-2.6/image-to-video", "mode": "pro",
-                             "duration": str(duration), "prompt": "Harbour at dawn",
-                             "takes": str(takes)},
-           {"start_frame": ("frame.png", image_bytes(640, 360, (40, 90, 160)), "image/png")})
+    fields = {"model": "kwaivgi/kling-2.6/image-to-video", "mode": "pro",
+              "duration": str(duration), "prompt": "Harbour at dawn", "takes": str(takes)}
+    frame = ("frame.png", image_bytes(640, 360, (40, 90, 160)), "image/png")
+    made = submit(studio, session, fields, {"start_frame": frame})
     assert re.search(r"/jobs/\d+/$", made.url), re.findall(r'class="error"[^>]*>([^<]+)', made.text)
 
 
