@@ -21,6 +21,7 @@ from django.http import QueryDict
 from jobs import catalogue, framing, search, staging, storyboard, submission, uploads
 from jobs.models import Job
 from jobs.submission import DRAFT_GONE, MAX_TAKES
+from lib import numbers
 from teams.models import Project
 
 FRAMES = {"start_frame": "image", "end_frame": "image_tail"}
@@ -106,8 +107,8 @@ class ComposeForm(forms.Form):
     def _input(self, data, files):
         """What was posted, with the draft it names; a draft's Submit on the drafts list posts
         only the draft's id and `saved`, and then the draft as saved is the input."""
-        draft_id = str(data.get("draft", ""))
-        if draft_id.isdigit():
+        draft_id = numbers.whole(str(data.get("draft", "")))
+        if draft_id is not None:
             self.draft_asked = True
             job = Job.objects.filter(pk=draft_id, owner=self.user).first()
             self.draft = job if job and job.is_draft else None

@@ -155,8 +155,9 @@ def job_star(request, pk):
 def back(request, default):
     """The page a form came from (its `next`) if it is one of ours, else `default`."""
     there = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(there, allowed_hosts={request.get_host()},
-                                       require_https=request.is_secure()):
+    # a path of ours: anything else (a bare word) would be taken for a view's name
+    if there.startswith("/") and url_has_allowed_host_and_scheme(
+            there, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return there
     return default
 
