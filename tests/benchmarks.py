@@ -16,7 +16,9 @@ different speeds can be compared. Not a test: nothing here passes or fails.
 - callbacks: requests per second and p99 of the callback endpoint against a trivial view, with
   wrk, on the embedded default and PostgreSQL + Redis, and tasks queued per job;
 - creates: 200 queued jobs reaching ShortAPI through the app against a plain loop;
-- exports: peak memory of exporting a 15-take sequence against a 3-take one of the same takes.
+- exports: peak memory of exporting a 15-take sequence against a 3-take one of the same takes;
+- hostile input: memory of repeated staged references and of an upscale bomb against plain
+  input, and the time to refuse a file built to reach FFmpeg's probe.
 """
 
 import io
@@ -41,6 +43,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
+from django.core.exceptions import ValidationError  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from jobs import downloads, uploads  # noqa: E402
@@ -478,11 +481,63 @@ print(json.dumps({"rss": status("VmHWM:") - before, "python": tracemalloc.get_tr
     ]
 
 
+def bench_hostile():
+    """Hostile input against plain input of the same kind, in one run: peak Python memory of an
+    element's references when one staged token is posted 200 times against once (target: under
+    50 MB more), of a 2048×1 strip asked to be upscaled against a small photo (likewise), and
+    the time to read the recipe of a 150-byte file built to reach FFmpeg's probe (target: under
+    100 ms)."""
+    from types import SimpleNamespace
+
+    from jobs import staging
+    from jobs.storyboard import ElementForm
+    from sequences import recipe
+    from tests import hostile
+
+    person = SimpleNamespace(pk=1)
+    photo = uploads.check_upload(SimpleUploadedFile("big.jpg", hostile.noisy_photo()))
+    token = staging.stage(staging.Picked(photo), person)
+
+    def references(count):
+        form = ElementForm({"references_staged": [token] * count, "name": "Mia"}, user=person)
+        return peak_memory(form.is_valid)[0]
+
+    def upscale(content):
+        original = uploads.check_upload(SimpleUploadedFile("f.png", content), shape=False)
+        return peak_memory(lambda: _refused(uploads.fit_image, original, None))[0]
+
+    started = time.perf_counter()
+    try:
+        recipe.read_recipe(io.BytesIO(hostile.sdp_in_an_mp4_header()))
+    except recipe.RecipeError:
+        pass
+    probe_ms = (time.perf_counter() - started) * 1000
+    mb = 1024 * 1024
+    return [
+        ("hostile: references, 200 repeats against 1, extra peak MB (target < 50)",
+         (references(200) - references(1)) / mb),
+        ("hostile: upscale of a 2048x1 strip against a 200x120 photo, extra MB (target < 50)",
+         (upscale(hostile.strip()) - upscale(_png(200, 120))) / mb),
+        ("hostile: reading a recipe from a file built for FFmpeg's probe, ms (target < 100)",
+         probe_ms),
+    ]
+
+
+def _refused(action, *args):
+    """The action's result, or None when it refused (what is measured is the refusal)."""
+    from jobs import framing
+
+    try:
+        return action(*args)
+    except (ValidationError, framing.FitError):
+        return None
+
+
 def main():
     rows = []
     benches = [bench_download_memory, bench_upload_check, bench_simulator_render,
                bench_polling_against_callbacks, bench_pages, bench_callbacks, bench_creates,
-               bench_export_memory]
+               bench_export_memory, bench_hostile]
     chosen = [b for b in benches if any(name in b.__name__ for name in sys.argv[1:])] or benches
     for bench in chosen:
         rows += bench()

@@ -2,10 +2,12 @@
 
 Used by tests/test_uploads.py (every case through the upload check) and
 tests/test_hostile_end_to_end.py (the refused ones through the real stack, proving nothing
-reaches ShortAPI).
+reaches ShortAPI). Below them, the files aimed at the surfaces added with teams and sequences
+(tests/test_hostile_surfaces.py, and the hostile benchmark in tests/benchmarks.py).
 """
 
 import io
+import random
 import struct
 import zipfile
 import zlib
@@ -163,3 +165,40 @@ CLEANED = {
     "gps-tagged": ("holiday.jpg", gps_tagged, "image/jpeg"),
     "24-megapixels": ("camera.jpg", huge_photo, "image/jpeg"),
 }
+
+
+# The surfaces added with teams and sequences (tests/test_hostile_surfaces.py)
+
+
+def noisy_photo(width=2048, height=1152):
+    """A photo-sized JPEG that does not compress away (a few MB once staged)."""
+    rng = random.Random(7)
+    image = Image.frombytes("RGB", (width, height), rng.randbytes(width * height * 3))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def strip(width=2048):
+    """A PNG of under 100 bytes, one pixel high: an upscale to Kling's minimum would make it
+    614,400 × 300."""
+    return _save(Image.new("RGB", (width, 1), (200, 60, 40)), "PNG")
+
+
+def _box(kind, body):
+    return struct.pack(">I4s", 8 + len(body), kind) + body
+
+
+def sdp_in_an_mp4_header():
+    """About 150 bytes: an `ftyp` box, then a session description that FFmpeg's probe would
+    take for a stream to receive over the network."""
+    return (b"\x00\x00\x00\x14ftypisom\x00\x00\x02\x00isom\r\n"
+            b"v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            b"m=video 45004 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n")
+
+
+def mp4_with_comment(text):
+    """The boxes an MP4 keeps its comment in, with no picture: enough for the reader."""
+    data = _box(b"data", b"\x00\x00\x00\x01\x00\x00\x00\x00" + text.encode())
+    meta = _box(b"meta", b"\x00\x00\x00\x00" + _box(b"ilst", _box(b"\xa9cmt", data)))
+    return _box(b"ftyp", b"isom\x00\x00\x02\x00") + _box(b"moov", _box(b"udta", meta))

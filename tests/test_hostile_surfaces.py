@@ -5,7 +5,6 @@ parser should choke on. Each case is one that an attacker with an account could 
 import csv
 import io
 import json
-import random
 import struct
 import sys
 import time
@@ -15,13 +14,13 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from PIL import Image
 
 from jobs import staging, uploads
 from jobs.models import ElementReference, Job
 from sequences import recipe
 from teams.models import Project
-from tests.composer import composer_post, element_rows, signed_in, text_of
+from tests import hostile
+from tests.composer import composer_post, signed_in, text_of
 from tests.conftest import image_bytes, upload
 
 pytestmark = pytest.mark.django_db
@@ -40,19 +39,10 @@ def peak_of(call):
         tracemalloc.stop()
 
 
-def noisy_jpeg(width=2048, height=1152):
-    """A photo-sized JPEG that does not compress away (a few MB once staged)."""
-    rng = random.Random(7)
-    image = Image.frombytes("RGB", (width, height), rng.randbytes(width * height * 3))
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def large_token(owner):
     """A staged reference image of about 2 MB, as a rejected form would have carried."""
-    checked = uploads.check_upload(SimpleUploadedFile("big.jpg", noisy_jpeg()))
+    checked = uploads.check_upload(SimpleUploadedFile("big.jpg", hostile.noisy_photo()))
     assert len(checked.content) > 1024 * 1024
     return staging.stage(staging.Picked(checked), owner)
 
@@ -74,10 +64,10 @@ def test_a_staged_reference_repeated_hundreds_of_times_is_refused_before_any_is_
     assert plain.status_code in (200, 302)
     Job.objects.all().delete()
 
-    hostile, peak = peak_of(lambda: client.post(reverse(url), with_references([large_token] * 200)))
+    refused, peak = peak_of(lambda: client.post(reverse(url), with_references([large_token] * 200)))
 
-    assert hostile.status_code == 200  # the composer again, with the error beside the field
-    assert "at most 3 other angles" in hostile.content.decode()
+    assert refused.status_code == 200  # the composer again, with the error beside the field
+    assert "at most 3 other angles" in refused.content.decode()
     assert not Job.objects.exists() and not ElementReference.objects.exists()
     assert peak - plain_peak < MEMORY_MARGIN, f"{peak / 2**20:.0f} MB against {plain_peak / 2**20:.0f}"
 
@@ -97,7 +87,7 @@ def test_a_draft_keeps_at_most_three_references_per_element(owner, large_token):
 
 
 def test_an_upscale_of_a_strip_is_refused_before_it_is_resized(owner):
-    strip = image_bytes(2048, 1)
+    strip = hostile.strip()
     assert len(strip) < 200
     client = signed_in(owner)
     data = composer_post(start_frame=False)
@@ -107,34 +97,15 @@ def test_an_upscale_of_a_strip_is_refused_before_it_is_resized(owner):
     assert plain.status_code == 302
 
     started = time.perf_counter()
-    hostile, peak = peak_of(lambda: client.post(reverse("compose"), {
+    refused, peak = peak_of(lambda: client.post(reverse("compose"), {
         **data, "start_frame": SimpleUploadedFile("strip.png", strip),
         "start_frame_upscale": "1"}))
 
-    assert hostile.status_code == 200
-    assert "Crop or pad it to a shape first" in text_of(hostile.content.decode(),
+    assert refused.status_code == 200
+    assert "Crop or pad it to a shape first" in text_of(refused.content.decode(),
                                                          "field-start_frame")
     assert peak - plain_peak < MEMORY_MARGIN, f"{peak / 2**20:.0f} MB against {plain_peak / 2**20:.0f}"
     assert time.perf_counter() - started < 5
-
-
-def _box(kind, body):
-    return struct.pack(">I4s", 8 + len(body), kind) + body
-
-
-def sdp_in_an_mp4_header():
-    """About 150 bytes: an `ftyp` box, then a session description that FFmpeg's probe would
-    take for a stream to receive over the network."""
-    return (b"\x00\x00\x00\x14ftypisom\x00\x00\x02\x00isom\r\n"
-            b"v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-            b"m=video 45004 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n")
-
-
-def mp4_with_comment(text):
-    """The boxes an MP4 keeps its comment in, with no picture: enough for the reader."""
-    data = _box(b"data", b"\x00\x00\x00\x01\x00\x00\x00\x00" + text.encode())
-    meta = _box(b"meta", b"\x00\x00\x00\x00" + _box(b"ilst", _box(b"\xa9cmt", data)))
-    return _box(b"ftyp", b"isom\x00\x00\x02\x00") + _box(b"moov", _box(b"udta", meta))
 
 
 @pytest.fixture
@@ -155,12 +126,12 @@ def no_ffmpeg_nor_socket(monkeypatch):
 
 
 @pytest.mark.parametrize("content, message", [
-    (sdp_in_an_mp4_header(), "could not be read"),
+    (hostile.sdp_in_an_mp4_header(), "could not be read"),
     (b"\x00\x00\x00\x08ftyp" + b"\x00\x00\x00\x08free" * 500, "could not be read"),
     (b"\x00\x00\x00\x08ftyp" + struct.pack(">I4s", 2**31, b"moov") + b"\x00" * 64,
      "could not be read"),
-    (mp4_with_comment("[" * 100_000 + "]" * 100_000), "carries no Kling Studio recipe"),
-    (mp4_with_comment(json.dumps({recipe.MARKER: 1, "model": {"a": [[[[[[[{}]]]]]]]}})),
+    (hostile.mp4_with_comment("[" * 100_000 + "]" * 100_000), "carries no Kling Studio recipe"),
+    (hostile.mp4_with_comment(json.dumps({recipe.MARKER: 1, "model": {"a": [[[[[[[{}]]]]]]]}})),
      "choose one"),
 ])
 def test_a_file_brought_to_remix_is_read_without_ffmpeg_quickly_and_in_words(
@@ -177,7 +148,7 @@ def test_a_file_brought_to_remix_is_read_without_ffmpeg_quickly_and_in_words(
 
 
 def test_reading_a_hostile_file_takes_under_100_ms(no_ffmpeg_nor_socket):
-    for content in (sdp_in_an_mp4_header(), mp4_with_comment("[" * 100_000)):
+    for content in (hostile.sdp_in_an_mp4_header(), hostile.mp4_with_comment("[" * 100_000)):
         started = time.perf_counter()
         try:
             recipe.read_recipe(io.BytesIO(content))
