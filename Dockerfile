@@ -1,6 +1,7 @@
 # Kling Studio: one image, two roles.
 #   web (default):  gunicorn behind your TLS proxy, static files served by whitenoise
 #   workers:        docker run ... kling-studio python manage.py qcluster
+#   free work:      docker run -e Q_CLUSTER_NAME=klingstudio-free ... kling-studio python manage.py qcluster
 #   migrations:     docker run --rm ... kling-studio python manage.py migrate
 FROM python:3.11-slim
 
