@@ -44,11 +44,13 @@ def new_page(browser, stack):
     return context.new_page()
 
 
-def sign_in(page, stack, username):
+def sign_in(page, stack, username, tap=False):
+    """Sign in on the sign-in page, with a click (or a tap, on a touch screen)."""
     page.goto("/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    button = page.get_by_role("button", name="Sign in")
+    button.tap() if tap else button.click()
     page.wait_for_url(stack.url + "/")
 
 

@@ -12,9 +12,9 @@ import re
 import pytest
 
 from jobs import catalogue
-from tests.browser import screenshot, wide_file  # noqa: F401 (a fixture)
+from tests.browser import screenshot, sign_in, wide_file  # noqa: F401 (a fixture)
 from tests.conftest import image_bytes
-from tests.stack import PASSWORD, Stack, csrf_token, submit, wait_until_finished
+from tests.stack import Stack, csrf_token, submit, wait_until_finished
 
 pytestmark = pytest.mark.browser
 
@@ -124,14 +124,6 @@ def check_page(page, name, primary, width, touch=True):
     return [f"{name} at {width} px: {problem}" for problem in wrong]
 
 
-def tap_sign_in(page, stack, username):
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").tap()
-    page.wait_for_url(stack.url + "/")
-
-
 def make_video_by_tapping(page, stack, frame):
     """From the menu to a finished video, by tapping, as on a phone."""
     page.get_by_text("Menu").tap()
@@ -191,7 +183,7 @@ def test_every_page_fits_a_phone_and_a_video_is_made_by_tapping(browser, stack, 
     page = phone(browser, stack, width)
     page.goto("/accounts/login/")
     wrong = check_page(page, "sign-in", "main button:text-is('Sign in')", width)
-    tap_sign_in(page, stack, "maya")
+    sign_in(page, stack, "maya", tap=True)
     make_video_by_tapping(page, stack, frame)
     wrong += check_page(page, "job", "[data-role=download]", width)
 
@@ -220,7 +212,7 @@ def test_every_page_fits_a_phone_and_a_video_is_made_by_tapping(browser, stack, 
     page.context.close()
 
     staff = phone(browser, stack, width)
-    tap_sign_in(staff, stack, "ada")
+    sign_in(staff, stack, "ada", tap=True)
     staff.goto("/admin/spend/")
     wrong += check_page(staff, "spend-review", "main form.range button", width)
     # Django's own admin: its layout and targets are Django's, but it must fit and pass axe
@@ -232,7 +224,7 @@ def test_every_page_fits_a_phone_and_a_video_is_made_by_tapping(browser, stack, 
 
 def test_pages_fit_a_phone_in_landscape(browser, stack):
     page = phone(browser, stack, TALL, 390)
-    tap_sign_in(page, stack, "maya")
+    sign_in(page, stack, "maya", tap=True)
     compare = "&".join(f"jobs={take}" for take in stack.takes)
     wrong = []
     for name, url, primary in [("gallery", "/", "main .heading .button:not(.secondary)"),
@@ -249,11 +241,7 @@ def test_pages_fit_a_phone_in_landscape(browser, stack):
 def test_the_same_pages_on_a_desktop_have_no_serious_accessibility_problems(browser, stack):
     page = browser.new_context(base_url=stack.url, viewport={"width": 1280, "height": 900}).new_page()
     wrong = []
-    page.goto("/accounts/login/")
-    page.fill("#id_username", "maya")
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(stack.url + "/")
+    sign_in(page, stack, "maya")
     for name, url, primary in pages(stack):
         if primary.startswith("summary"):
             primary = "nav[aria-label=Main] a.button"  # no menu button: the links are shown
@@ -265,7 +253,7 @@ def test_the_same_pages_on_a_desktop_have_no_serious_accessibility_problems(brow
 
 def test_the_menu_works_without_javascript(browser, stack):
     page = phone(browser, stack, 390, java_script_enabled=False)
-    tap_sign_in(page, stack, "maya")
+    sign_in(page, stack, "maya", tap=True)
     nav = page.get_by_role("navigation", name="Main")
     assert not nav.is_visible()
     page.get_by_text("Menu").tap()
@@ -277,11 +265,7 @@ def test_the_menu_works_without_javascript(browser, stack):
     # on a wide screen the links are simply there, in a row
     desk = browser.new_context(base_url=stack.url, viewport={"width": 1280, "height": 900},
                                java_script_enabled=False).new_page()
-    desk.goto("/accounts/login/")
-    desk.fill("#id_username", "maya")
-    desk.fill("#id_password", PASSWORD)
-    desk.get_by_role("button", name="Sign in").click()
-    desk.wait_for_url(stack.url + "/")
+    sign_in(desk, stack, "maya")
     nav = desk.get_by_role("navigation", name="Main")
     assert nav.is_visible() and desk.get_by_text("Menu").is_hidden()
     links = nav.get_by_role("link").evaluate_all("links => links.map(a => a.offsetTop)")
@@ -305,7 +289,7 @@ def finger_drag(page, locator, dx):
 
 def test_the_crop_box_follows_a_finger_on_a_phone(browser, stack, wide_file):
     page = phone(browser, stack, 390)
-    tap_sign_in(page, stack, "maya")
+    sign_in(page, stack, "maya", tap=True)
     page.goto("/jobs/new/")
     field = page.locator("#field-start_frame")
     page.set_input_files("#id_start_frame", str(wide_file))
