@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from tests.stack import _OWN_PREFIXES, _OWN_VARIABLES, ROOT, free_port
+from tests.stack import _OWN_PREFIXES, _OWN_VARIABLES, ROOT, free_port, stop_group
 
 DEFAULT_REVISIONS = ("8689074~1", "HEAD")
 READY_WITHIN = 300
@@ -69,15 +69,7 @@ def first_run(revision):
             raise RuntimeError(f"{revision} never answered /health/:\n"
                                + log_path.read_text(errors="replace")[-3000:])
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(process.pid, signal.SIGKILL)  # whatever of the group is left
-        except ProcessLookupError:
-            pass
+        stop_group(process, lambda: os.killpg(process.pid, signal.SIGINT))  # as Ctrl+C does
         shutil.rmtree(clone, ignore_errors=True)
     return healthy, printed
 

@@ -65,6 +65,21 @@ def redis_available():
         return False
 
 
+def stop_group(process, signal_it, wait=20):
+    """Stop a process started in its own session: `signal_it()`, up to `wait` seconds for it to
+    end, then SIGKILL to whatever of its group is left."""
+    try:
+        signal_it()
+        process.wait(timeout=wait)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
 class Stack:
     def __init__(self, workdir, backend="embedded", callbacks=True, extra_env=None):
         self.workdir = Path(workdir)
@@ -132,23 +147,10 @@ class Stack:
 
     def stop_process(self, name, kill=False):
         process = self.processes.pop(name)
-        try:
-            if kill:
-                os.killpg(process.pid, signal.SIGKILL)
-            else:
-                # the process itself stops its children (qcluster its workers); a signal to the
-                # whole group at once leaves qcluster waiting for workers that already went
-                os.kill(process.pid, signal.SIGTERM)
-            process.wait(timeout=20)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(process.pid, signal.SIGKILL)  # whatever of the group is left
-        except ProcessLookupError:
-            pass
-        process.wait()
+        # the process itself stops its children (qcluster its workers); a signal to the whole
+        # group at once leaves qcluster waiting for workers that already went
+        stop_group(process, lambda: os.killpg(process.pid, signal.SIGKILL) if kill
+                   else os.kill(process.pid, signal.SIGTERM))
 
     def kill_and_restart(self, name):
         """kill -9 a process and all its children, as a crash would, then start it again."""
