@@ -8,6 +8,7 @@ test-artifacts/phone/.
 """
 
 import re
+import time
 
 import pytest
 
@@ -308,3 +309,32 @@ def test_the_crop_box_follows_a_finger_on_a_phone(browser, stack, wide_file):
     assert not wrong, "\n".join(wrong)
     page.context.close()
 
+
+
+def test_an_exported_sequence_is_remixed_from_a_phone(browser, stack, tmp_path):
+    """Export the sequence, bring its file back on a phone, pick the second take by tapping."""
+    session = stack.session("maya")
+    page = session.get(stack.url + "/sequences/1/")
+    session.post(stack.url + "/sequences/1/export/", headers={"Referer": stack.url},
+                 data={"csrfmiddlewaretoken": csrf_token(page.text)})
+    for _ in range(300):
+        state = session.get(stack.url + "/sequences/1/export/status/").json()
+        if not state["running"]:
+            break
+        time.sleep(0.2)
+    assert state["status"] == "done", (state, stack.log("free")[-2000:])
+    exported = tmp_path / "harbour-cut.mp4"
+    exported.write_bytes(session.get(stack.url + "/sequences/1/export/video/?download=1").content)
+
+    phone_page = phone(browser, stack, 390)
+    sign_in(phone_page, stack, "maya", tap=True)
+    phone_page.goto("/remix-from-file/")
+    phone_page.set_input_files("#id_video", str(exported))
+    phone_page.locator("main form button").tap()
+    phone_page.locator("[data-role=remix-takes]").wait_for()
+    assert check_page(phone_page, "remix-pick", "[data-role=remix-take] >> nth=1", 390) == []
+    assert phone_page.locator("[data-role=remix-take]").count() == 2
+    phone_page.locator("[data-role=remix-take]").nth(1).tap()
+    phone_page.wait_for_url(stack.url + "/remix-from-file/")
+    assert phone_page.locator("#id_prompt").input_value().startswith("Gulls over the harbour")
+    phone_page.context.close()

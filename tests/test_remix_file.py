@@ -314,7 +314,7 @@ def test_an_exported_sequence_offers_its_takes_to_pick(owner, exported_cut):
     page = response.content.decode()
     assert response.status_code == 200
     assert "The file names a model" not in page
-    for title in ("1. Shot 1", "2. Shot 2", "3. Shot 3"):
+    for title in ("Take 1: Shot 1", "Take 2: Shot 2", "Take 3: Shot 3"):
         assert title in page
     assert "<p>Gulls circle over the grey water and the fishermen wave from the…</p>" in page
     assert "Used from 0.5 s to its end." in page
