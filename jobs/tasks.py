@@ -15,9 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from jobs import (catalogue, downloads, images, outage, polling, reachability, recipes, shortapi,
-                  staging, videofacts)
+from jobs import (catalogue, images, outage, polling, reachability, recipes, shortapi, staging,
+                  videofacts)
 from jobs.models import Job
+from lib import downloads
 
 log = logging.getLogger(__name__)
 

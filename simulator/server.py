@@ -29,7 +29,7 @@ import requests
 
 from jobs import catalogue
 from lib import ranges
-from jobs.outbound import resolves_publicly
+from lib.outbound import resolves_publicly
 from simulator import images, video
 from simulator.faults import Fate, Faults
 

@@ -46,7 +46,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.core.exceptions import ValidationError  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from jobs import downloads, uploads  # noqa: E402
+from jobs import uploads  # noqa: E402
+from lib import downloads  # noqa: E402
 
 
 def peak_memory(action):

@@ -59,10 +59,10 @@ def private_cache(settings):
                                    "LOCATION": "tests"}}
     from django.core.cache import cache
 
-    from jobs import abuse
+    from lib import ratelimit
 
     cache.clear()
-    abuse._local_counts.clear()
+    ratelimit._local_counts.clear()
 
 
 @pytest.fixture

@@ -241,7 +241,7 @@ class Job(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            # a person's jobs, page after page (jobs/paging.py)
+            # a person's jobs, page after page (lib/paging.py)
             models.Index(fields=["owner", "-created_at", "-id"], name="jobs_job_owner_newest"),
             models.Index(fields=["owner", "status"], name="jobs_job_owner_status"),
             models.Index(fields=["status", "finished_at"], name="jobs_job_status_finished"),

@@ -1,4 +1,4 @@
-"""Limits on abuse: where a request comes from, and how often it may do something costly.
+"""Rate limits: where a request comes from, and how often it may do something costly.
 
 `client_ip` is the address a request came from: REMOTE_ADDR, or the header KLING_CLIENT_IP_HEADER
 names when a proxy in front of the app sets it. Sign-in lockouts (django-axes) and the rate
@@ -30,19 +30,6 @@ class Limit:
     def window(self):
         minutes = self.seconds // 60
         return f"{minutes} minute{'s' if minutes != 1 else ''}"
-
-
-def compose_limits():
-    return (Limit("compose-person", settings.KLING_COMPOSE_PER_PERSON, 600),
-            Limit("compose-address", settings.KLING_COMPOSE_PER_ADDRESS, 600))
-
-
-def export_limit():
-    return Limit("export-person", settings.KLING_EXPORTS_PER_HOUR, 3600)
-
-
-def callback_limit():
-    return Limit("callback-address", settings.KLING_CALLBACKS_PER_ADDRESS, 60)
 
 
 def client_ip(request):
