@@ -490,9 +490,8 @@ def bench_hostile():
     100 ms)."""
     from types import SimpleNamespace
 
-    from jobs import staging
+    from jobs import recipes, staging
     from jobs.storyboard import ElementForm
-    from sequences import recipe
     from tests import hostile
 
     person = SimpleNamespace(pk=1)
@@ -509,8 +508,8 @@ def bench_hostile():
 
     started = time.perf_counter()
     try:
-        recipe.read_recipe(io.BytesIO(hostile.sdp_in_an_mp4_header()))
-    except recipe.RecipeError:
+        recipes.read_recipe(io.BytesIO(hostile.sdp_in_an_mp4_header()))
+    except recipes.RecipeError:
         pass
     probe_ms = (time.perf_counter() - started) * 1000
     mb = 1024 * 1024
