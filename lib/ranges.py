@@ -8,13 +8,14 @@ without converting it.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)", re.ASCII)
 # More bytes than any file holds: what a number of more digits than this stands for.
 BEYOND = 10**18
 
 
-def byte_range(header: str, size: int) -> tuple[int, int] | None | bool:
+def byte_range(header: str, size: int) -> tuple[int, int] | Literal[False] | None:
     """(first, last) of a single `bytes=` range; None: send the whole file (no range, a
     malformed one or several ranges); False: the range lies outside the file."""
     match = RANGE.fullmatch(header.strip())
@@ -22,6 +23,7 @@ def byte_range(header: str, size: int) -> tuple[int, int] | None | bool:
         return None
     first, last = (None if text == "" else _number(text) for text in match.groups())
     if first is None:  # the last `last` bytes
+        assert last is not None  # the pattern above wants one of the two
         if last == 0 or size == 0:
             return False
         return max(0, size - last), size - 1

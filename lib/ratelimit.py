@@ -59,7 +59,7 @@ def wait_for(limit, key):
     return int(limit.seconds - now % limit.seconds) + 1
 
 
-_local_counts = Counter()
+_local_counts: Counter[tuple[str, object]] = Counter()
 _local_lock = threading.Lock()
 _local_window = [0]
 

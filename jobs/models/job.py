@@ -51,6 +51,11 @@ def _poster_path(job, filename):
     return f"posters/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.jpg"
 
 
+def _delete_files(names):
+    for name in names:
+        default_storage.delete(name)
+
+
 def _new_token():
     return secrets.token_urlsafe(32)
 
@@ -379,7 +384,7 @@ class Job(models.Model):
         names = self.image_names()
         deleted, _ = Job.objects.filter(pk=self.pk, status=self.Status.DRAFT).delete()
         if deleted:
-            on_commit(lambda: [default_storage.delete(name) for name in names])
+            on_commit(lambda: _delete_files(names))
         return bool(deleted)
 
     def claim_for_submission(self):
