@@ -23,7 +23,7 @@ from django_q.tasks import async_task
 
 from jobs import catalogue, finding, images, limits, recipes, shortapi, submission, tasks
 from jobs.forms import ComposeForm, TitleForm
-from jobs.models import TASK_LOST_AFTER, Element, Job, Star
+from jobs.models import Element, Job, Star
 from jobs.staging import staged_name
 from lib import media, ratelimit
 from spend import budgets
@@ -263,7 +263,7 @@ def shortapi_callback(request, token):
         raise Http404("Unknown callback")
     pk, status, shortapi_job_id, task_queued_at, _ = found
     now = timezone.now()
-    if task_queued_at and task_queued_at > now - TASK_LOST_AFTER:
+    if Job.task_waits(task_queued_at, now):
         return JsonResponse({"ok": True})  # a task already waits: it will see this change too
     # The body is unsigned, so it is only a hint: the task asks ShortAPI itself what happened.
     if Job.Status.awaiting_id(status, shortapi_job_id):
