@@ -38,10 +38,10 @@ MARKER = "kling_studio_recipe"
 VERSION = 1
 
 
-def recipe_of(job):
-    """The job's recipe: a JSON-ready dict."""
+def settings_of(job):
+    """What the job asked Kling for, by the composer's field names: the part of its recipe that
+    the composer's fields take as they are."""
     return {
-        "jobs": [job.pk],
         "model": job.model_id,
         "mode": job.mode,
         "duration": job.duration,
@@ -50,8 +50,15 @@ def recipe_of(job):
         "generate_audio": job.generate_audio,
         "multi_shot": job.multi_shot,
         "shot_type": job.shot_type,
-        "shots": [{"prompt": shot.prompt, "duration": shot.duration}
-                  for shot in job.shots.all()],
+    }
+
+
+def recipe_of(job):
+    """The job's recipe: a JSON-ready dict."""
+    return {
+        "jobs": [job.pk],
+        **settings_of(job),
+        "shots": storyboard.shot_rows(job),
         "elements": [element.name for element in job.elements.all()],
         "title": job.title,
         "continues": job.continues_id,
