@@ -94,14 +94,7 @@ def _presigned(name, content_type, filename, attachment, max_age):
 
 def _part(name, first, last):
     with default_storage.open(name, "rb") as handle:
-        handle.seek(first)
-        remaining = last - first + 1
-        while remaining > 0:
-            chunk = handle.read(min(CHUNK, remaining))
-            if not chunk:
-                return
-            remaining -= len(chunk)
-            yield chunk
+        yield from ranges.part(handle, first, last, CHUNK)
 
 
 def local_file(name, storage=None):

@@ -1,4 +1,5 @@
-"""HTTP byte ranges (RFC 9110 §14): which bytes of a file a `Range: bytes=...` header asks for.
+"""HTTP byte ranges (RFC 9110 §14): which bytes of a file a `Range: bytes=...` header asks for,
+and reading them from the file.
 
 Only a single range is served as a part; several ranges, or a header that is not one, get the
 whole file, as the RFC allows. A number longer than any file size is read as "beyond the end"
@@ -35,3 +36,16 @@ def byte_range(header: str, size: int) -> tuple[int, int] | Literal[False] | Non
 
 def _number(digits: str) -> int:
     return int(digits) if len(digits) < len(str(BEYOND)) else BEYOND
+
+
+def part(handle, first: int, last: int, chunk: int = 64 * 1024):
+    """Bytes `first` to `last` (inclusive) of the open binary file `handle`, a chunk at a time;
+    fewer when the file ends sooner."""
+    handle.seek(first)
+    remaining = last - first + 1
+    while remaining > 0:
+        data = handle.read(min(chunk, remaining))
+        if not data:
+            return
+        remaining -= len(data)
+        yield data

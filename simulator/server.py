@@ -375,14 +375,7 @@ def _read_body(environ) -> bytes | None:
 
 def _read_file(path: Path, first: int, last: int):
     with path.open("rb") as file:
-        file.seek(first)
-        remaining = last - first + 1
-        while remaining > 0:
-            chunk = file.read(min(CHUNK, remaining))
-            if not chunk:
-                return
-            remaining -= len(chunk)
-            yield chunk
+        yield from ranges.part(file, first, last, CHUNK)
 
 
 def _status_line(code: int) -> str:
