@@ -9,6 +9,7 @@ import io
 import os
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
@@ -44,6 +45,22 @@ def upload(width=640, height=400, fmt="PNG", name=None, color=(200, 60, 40), **s
     extension = {"JPEG": "jpg"}.get(fmt, fmt.lower())
     return SimpleUploadedFile(name or f"photo.{extension}", content,
                               content_type=f"image/{extension}")
+
+
+def rejection(uploaded):
+    """The ValidationError that checking `uploaded` raises."""
+    from jobs import uploads
+
+    with pytest.raises(ValidationError) as caught:
+        uploads.check_upload(uploaded)
+    return caught.value
+
+
+def opened(content):
+    """The image in `content`, decoded."""
+    image = Image.open(io.BytesIO(content))
+    image.load()
+    return image
 
 
 @pytest.fixture(autouse=True)
@@ -133,6 +150,16 @@ def project(team):
     from teams.models import Project
 
     return Project.objects.create(name="Harbour film", team=team)
+
+
+@pytest.fixture
+def harbour(owner, other):
+    """Another team, of the owner and the other person, where money is counted per team."""
+    from teams.models import Team
+
+    harbour = Team.objects.create(name="Harbour")
+    harbour.members.add(owner, other)
+    return harbour
 
 
 @pytest.fixture
