@@ -135,13 +135,18 @@ def teammate(django_user_model):
     return django_user_model.objects.create_user("tara", password="teammate-pass-123")
 
 
-@pytest.fixture
-def team(owner, teammate):
+def team_of(name, *members):
+    """A team called `name` of `members`."""
     from teams.models import Team
 
-    team = Team.objects.create(name="Harbour crew")
-    team.members.add(owner, teammate)
+    team = Team.objects.create(name=name)
+    team.members.add(*members)
     return team
+
+
+@pytest.fixture
+def team(owner, teammate):
+    return team_of("Harbour crew", owner, teammate)
 
 
 @pytest.fixture
@@ -155,11 +160,7 @@ def project(team):
 @pytest.fixture
 def harbour(owner, other):
     """Another team, of the owner and the other person, where money is counted per team."""
-    from teams.models import Team
-
-    harbour = Team.objects.create(name="Harbour")
-    harbour.members.add(owner, other)
-    return harbour
+    return team_of("Harbour", owner, other)
 
 
 @pytest.fixture
