@@ -15,6 +15,7 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 MAX_PROMPT_CHARS = 2500
 MAX_SHOT_PROMPT_CHARS = 512
@@ -350,6 +351,23 @@ def _check_elements(add, model, elements):
 KLING_IMAGE_FORMATS = ("JPEG", "PNG")
 
 
+def takes_aspect(width: int, height: int) -> bool:
+    """Whether Kling takes an image of this aspect: the long side at most MAX_ASPECT times the
+    short one."""
+    return bool(width and height) and (
+        Fraction(max(width, height), min(width, height)) <= Fraction(MAX_ASPECT))
+
+
+def shape_problem(width: int, height: int) -> str | None:
+    """Whether Kling takes a W×H image: None when it does; else "too_small" (a side under
+    MIN_IMAGE_SIDE) or "aspect" (the long side over MAX_ASPECT times the short one)."""
+    if min(width, height) < MIN_IMAGE_SIDE:
+        return "too_small"
+    if not takes_aspect(width, height):
+        return "aspect"
+    return None
+
+
 def image_problem(image_format: str | None, size_bytes: int, width: int, height: int) -> str | None:
     """What Kling's published image limits refuse about an image, or None: JPG or PNG, at most
     10 MB, each side at least 300 px, the long side at most 2.5 times the short one."""
@@ -357,9 +375,10 @@ def image_problem(image_format: str | None, size_bytes: int, width: int, height:
         return f"it is {image_format or 'not an image'}, not a JPG or PNG"
     if size_bytes > MAX_IMAGE_BYTES:
         return f"it is {size_bytes:,} bytes, over {MAX_IMAGE_BYTES:,}"
-    if min(width, height) < MIN_IMAGE_SIDE:
+    shape = shape_problem(width, height)
+    if shape == "too_small":
         return f"it is {width}×{height}, under {MIN_IMAGE_SIDE} px on a side"
-    if Decimal(max(width, height)) / min(width, height) > MAX_ASPECT:
+    if shape == "aspect":
         return f"it is {width}×{height}, beyond an aspect ratio of {MAX_ASPECT}:1"
     return None
 

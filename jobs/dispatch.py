@@ -56,7 +56,7 @@ def _claim_and_queue(jobs, order, task, kind, now, limit):
     with transaction.atomic():
         claimed = list(jobs.without_waiting_task(now).order_by(order)
                        .select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
-        Job.objects.filter(pk__in=claimed).update(task_queued_at=now)
+        Job.objects.filter(pk__in=claimed).mark_task_queued(now)
     for pk in claimed:
         async_task(task, pk, task_name=f"{kind}-{pk}")
     return len(claimed)

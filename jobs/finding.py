@@ -2,7 +2,7 @@
 
 Everything lives in the page's query string (`?q=harbour&status=done&sort=costliest`), so a view
 can be bookmarked and shared. A filter that does not parse is reported next to its field and left
-out; the others still apply. Pages come from `jobs.paging`, through an index for each order.
+out; the others still apply. Pages come from `lib.paging`, through an index for each order.
 """
 
 from datetime import datetime, time, timedelta
@@ -12,7 +12,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from jobs import paging, search
+from jobs import search
+from lib import paging
 from jobs.models import Job, Star
 from teams.models import Project
 

@@ -18,7 +18,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
-from jobs import catalogue, framing, search, staging, storyboard, submission, uploads
+from jobs import (catalogue, framing, recipes, search, staging, storyboard, submission,
+                  uploads)
 from jobs.models import Job
 from jobs.submission import DRAFT_GONE, MAX_TAKES
 from lib import numbers
@@ -317,11 +318,9 @@ def job_input(job, user, remix=False):
     and element rows. A remix (of a teammate's job, maybe) starts with a title of its own, one
     take, the project only if the person may use it, and continues nothing; a draft keeps the
     job it continues."""
-    fields = {"model": job.model_id, "mode": job.mode, "duration": job.duration,
-              "prompt": job.prompt, "negative_prompt": job.negative_prompt,
-              "generate_audio": job.generate_audio, "multi_shot": "1" if job.multi_shot else "0",
-              "shot_type": job.shot_type, "takes": 1 if remix else job.takes,
-              "title": "" if remix else job.title, "project": usable_project(job, user) or "",
+    fields = {**recipes.settings_of(job), "multi_shot": "1" if job.multi_shot else "0",
+              "takes": 1 if remix else job.takes, "title": "" if remix else job.title,
+              "project": usable_project(job, user) or "",
               "continues": "" if remix else job.continues_id or ""}
     staged = {name: staging.token_for(getattr(job, name).name, user, job)
               for name in FRAMES if getattr(job, name)}

@@ -22,6 +22,7 @@ from fractions import Fraction
 
 from PIL import Image, ImageOps
 
+from jobs import catalogue
 from jobs.catalogue import MAX_ASPECT, MIN_IMAGE_SIDE
 from lib.numbers import whole
 
@@ -49,7 +50,7 @@ def ratio_of(text: str | Fraction) -> Fraction:
             ratio = Fraction(int(parts[0]), int(parts[1]))
         else:
             raise FitError(f"“{text}” is not an aspect ratio such as 16:9.")
-    if not TALLEST <= ratio <= WIDEST:
+    if not catalogue.takes_aspect(ratio.numerator, ratio.denominator):
         raise FitError(f"An aspect ratio of {ratio.numerator}:{ratio.denominator} is beyond "
                        f"what Kling accepts (from 1:{MAX_ASPECT} to {MAX_ASPECT}:1).")
     return ratio
@@ -113,13 +114,6 @@ def upscale_size(width: int, height: int) -> tuple[int, int]:
     return (long, MIN_IMAGE_SIDE) if width >= height else (MIN_IMAGE_SIDE, long)
 
 
-def needs_fit(width: int, height: int) -> bool:
-    """Whether Kling would refuse an image of this size as it is."""
-    if min(width, height) < MIN_IMAGE_SIDE:
-        return True
-    return not TALLEST <= Fraction(width, height) <= WIDEST
-
-
 def apply(image: Image.Image, fit: Fit | None) -> Image.Image:
     """A new image: `image` turned upright (as a browser shows it), cropped or padded as `fit`
     says, then upscaled if a side is under the minimum. Without a fit, only the upscale."""
@@ -132,7 +126,7 @@ def apply(image: Image.Image, fit: Fit | None) -> Image.Image:
         image = _pad(image, pad_size(*image.size, fit.fraction))
     # refused before any resize: scaling a 2048×1 strip up to Kling's minimum would make a
     # 614,400×300 image that Kling refuses anyway
-    if not TALLEST <= Fraction(*image.size) <= WIDEST:
+    if not catalogue.takes_aspect(*image.size):
         raise FitError(
             f"This image is {image.width}×{image.height}: scaling it up keeps that shape, which "
             f"Kling refuses (from 1:{MAX_ASPECT} to {MAX_ASPECT}:1). Crop or pad it to a shape "

@@ -28,7 +28,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_q.tasks import async_task
 
-from jobs import abuse, catalogue
+from jobs import catalogue
+from lib import ratelimit
 from jobs.models import Job, Preferences
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ SINCE_AT_MOST = timedelta(days=1)
 CONFIRM_SALT = "jobs.notify.confirm"
 CONFIRM_DAYS = 3
 # confirmation e-mails one person may ask for in an hour
-CONFIRMATIONS = abuse.Limit("confirm-email", 5, 3600)
+CONFIRMATIONS = ratelimit.Limit("confirm-email", 5, 3600)
 
 
 def parse_since(value):
@@ -135,7 +136,7 @@ def resend_confirmation(request):
 
 def _ask_to_confirm(request):
     person = request.user
-    if wait := abuse.wait_for(CONFIRMATIONS, person.pk):
+    if wait := ratelimit.wait_for(CONFIRMATIONS, person.pk):
         messages.error(request, f"Your settings are saved, but several confirmation e-mails were "
                                 f"sent in the last hour. Ask for another in {wait // 60 + 1} "
                                 "minutes.")

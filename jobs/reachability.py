@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from jobs import outbound
+from lib import outbound
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,11 @@ a file someone brings to remix it.
 
 `recipe_of` is the one description of a job as a recipe (model, settings, prompts, shots,
 element names, title, the job it continues, its own id); the sequences app builds an export's
-recipe from it. `carry` writes it into a kept video (`sequences.recipe`, no re-encoding); a file
+recipe from it. `carry` writes it into a kept video (`lib.mp4meta`, no re-encoding); a file
 that cannot carry it is kept as it is, since the video matters more than its recipe.
+
+The recipe is JSON in the MP4's comment. A version marker tells our recipes from whatever comment
+another tool wrote there; anything without it is not a recipe.
 
 A recipe read from a file is input from outside: `composer_input` takes only values of the
 right kind, known models and modes, and a bounded number of shots and elements. A file carries
@@ -12,6 +15,7 @@ no images, so the person uploads a start frame again, unless the recipe names a 
 still see: then that job's frames and elements come along as tokens.
 """
 
+import json
 import logging
 
 import av
@@ -22,19 +26,22 @@ from django.core.exceptions import ValidationError
 
 from jobs import catalogue, staging, storyboard
 from jobs.models import Job
-from sequences.recipe import RecipeError, read_recipe, write_recipe
+from lib import mp4meta
+from lib.mp4meta import MetadataError as RecipeError
 
 log = logging.getLogger(__name__)
 
 TEXT_LIMIT = 20_000  # more than any prompt Kling takes; a longer one is not ours
 PICK_SALT = "jobs.recipes.pick"
 PICK_WORDS = 12
+MARKER = "kling_studio_recipe"
+VERSION = 1
 
 
-def recipe_of(job):
-    """The job's recipe: a JSON-ready dict."""
+def settings_of(job):
+    """What the job asked Kling for, by the composer's field names: the part of its recipe that
+    the composer's fields take as they are."""
     return {
-        "jobs": [job.pk],
         "model": job.model_id,
         "mode": job.mode,
         "duration": job.duration,
@@ -43,12 +50,43 @@ def recipe_of(job):
         "generate_audio": job.generate_audio,
         "multi_shot": job.multi_shot,
         "shot_type": job.shot_type,
-        "shots": [{"prompt": shot.prompt, "duration": shot.duration}
-                  for shot in job.shots.all()],
+    }
+
+
+def recipe_of(job):
+    """The job's recipe: a JSON-ready dict."""
+    return {
+        "jobs": [job.pk],
+        **settings_of(job),
+        "shots": storyboard.shot_rows(job),
         "elements": [element.name for element in job.elements.all()],
         "title": job.title,
         "continues": job.continues_id,
     }
+
+
+def as_metadata(recipe: dict) -> dict[str, str]:
+    """The container metadata that carries `recipe` (for `sequences.export.export`)."""
+    return {mp4meta.KEY: json.dumps({MARKER: VERSION, **recipe}, separators=(",", ":"))}
+
+
+def write_recipe(path_in, path_out, recipe: dict) -> None:
+    """Copy the MP4 at `path_in` to `path_out` with `recipe` inside (`path_out` may be
+    `path_in`)."""
+    mp4meta.write_comment(path_in, path_out, as_metadata(recipe)[mp4meta.KEY])
+
+
+def read_recipe(source) -> dict | None:
+    """The recipe inside the MP4 at `source` (a path or a readable, seekable binary file), or
+    None when it carries none of ours. RecipeError for a file that is not an MP4 we can read."""
+    text = mp4meta.read_comment(source)
+    try:
+        stored = json.loads(text) if text else None
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(stored, dict) or stored.get(MARKER) != VERSION:
+        return None
+    return {key: value for key, value in stored.items() if key != MARKER}
 
 
 def carry(job, path):

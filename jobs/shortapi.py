@@ -1,6 +1,6 @@
 """The one seam to ShortAPI: create a job, query a job, check the key.
 
-Every call leaves through `jobs.outbound` and has a total deadline. Every failure is a
+Every call leaves through `lib.outbound` and has a total deadline. Every failure is a
 `ShortAPIError` with a message a person can read and the flags the caller decides on:
 `permanent` (trying again cannot help), `maybe_accepted` (a create call may have reached ShortAPI
 and been charged even though no answer came back) and `key_refused`.
@@ -22,7 +22,8 @@ import requests
 from django.conf import settings
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from jobs import outage, outbound
+from jobs import outage
+from lib import outbound
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from jobs import (catalogue, downloads, images, outage, polling, reachability, recipes, shortapi,
-                  staging, videofacts)
+from jobs import (catalogue, images, outage, polling, reachability, recipes, shortapi, staging,
+                  videofacts)
 from jobs.models import Job
+from lib import downloads
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def enqueue_submission(job):
     committed, never before. If that task is lost, the dispatcher sends it when the mark goes
     stale."""
     now = timezone.now()
-    Job.objects.filter(pk=job.pk).update(task_queued_at=now, next_attempt_at=now)
+    Job.objects.filter(pk=job.pk).mark_task_queued(now, next_attempt_at=now)
     transaction.on_commit(lambda: async_task(submit_job, job.pk, task_name=f"submit-{job.pk}"))
 
 

@@ -223,13 +223,13 @@ def _eight_bit(image):
 
 
 def check_geometry(width, height):
+    problem = catalogue.shape_problem(width, height)
     side = catalogue.MIN_IMAGE_SIDE
-    if width < side or height < side:
+    if problem == "too_small":
         raise ValidationError(
             f"This image is {width}×{height} pixels; each side must be at least {side} pixels. "
             "Use a larger image.", code="too_small")
-    ratio = max(width, height) / min(width, height)
-    if ratio > catalogue.MAX_ASPECT:
+    if problem == "aspect":
         raise ValidationError(
             f"This image is {width}×{height}, too {'wide' if width > height else 'tall'} for "
             f"Kling: the long side can be at most {catalogue.MAX_ASPECT} times the short side. "

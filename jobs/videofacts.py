@@ -20,8 +20,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_q.tasks import async_task
 
-from jobs import catalogue, media, uploads
-from jobs.lastframe import LastFrameError, last_frame
+from jobs import catalogue, uploads
+from lib import media
+from lib.lastframe import LastFrameError, last_frame
 from jobs.models import Job
 from lib import video
 

@@ -21,10 +21,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_q.tasks import async_task
 
-from jobs import abuse, catalogue, finding, images, media, recipes, shortapi, submission, tasks
+from jobs import catalogue, finding, images, limits, recipes, shortapi, submission, tasks
 from jobs.forms import ComposeForm, TitleForm
-from jobs.models import TASK_LOST_AFTER, Element, Job, Star
+from jobs.models import Element, Job, Star
 from jobs.staging import staged_name
+from lib import media, ratelimit
 from spend import budgets
 
 GALLERY_PAGE_SIZE = 12
@@ -88,10 +89,10 @@ def compose(request):
 
 def too_often(request):
     """Why this person (or address) may not send another video just now, or ""."""
-    person, address = abuse.compose_limits()
+    person, address = limits.compose_limits()
     for limit, key, who in ((person, request.user.pk, "You have"),
-                            (address, abuse.client_ip(request), "People at your address have")):
-        if wait := abuse.wait_for(limit, key):
+                            (address, ratelimit.client_ip(request), "People at your address have")):
+        if wait := ratelimit.wait_for(limit, key):
             minutes = max(1, round(wait / 60))
             return (f"{who} sent {limit.count} videos in the last {limit.window}, the most Kling "
                     f"Studio takes in that time. Try again in {minutes} minute"
@@ -254,7 +255,7 @@ def shortapi_callback(request, token):
     """A hint that a job changed. One indexed lookup, then (unless a task for the job already
     waits, which covers this change too) one conditional update and one queued task: however
     many callbacks arrive, a job has at most one task waiting."""
-    if abuse.wait_for_here(abuse.callback_limit(), abuse.client_ip(request)):
+    if ratelimit.wait_for_here(limits.callback_limit(), ratelimit.client_ip(request)):
         return JsonResponse({"ok": False, "error": "Too many callbacks from this address."},
                             status=429)
     found = Job.objects.callback_target(token)
@@ -262,7 +263,7 @@ def shortapi_callback(request, token):
         raise Http404("Unknown callback")
     pk, status, shortapi_job_id, task_queued_at, _ = found
     now = timezone.now()
-    if task_queued_at and task_queued_at > now - TASK_LOST_AFTER:
+    if Job.task_waits(task_queued_at, now):
         return JsonResponse({"ok": True})  # a task already waits: it will see this change too
     # The body is unsigned, so it is only a hint: the task asks ShortAPI itself what happened.
     if Job.Status.awaiting_id(status, shortapi_job_id):

@@ -6,7 +6,7 @@ import os
 
 from gunicorn.glogging import Logger
 
-from jobs.redact import redact
+from lib.redact import redact
 
 
 class AccessLog(Logger):

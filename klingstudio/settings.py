@@ -213,7 +213,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("KLING_SIGN_IN_LOCKOUT_MINUTES", 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_CLIENT_IP_CALLABLE = "jobs.abuse.client_ip"
+AXES_CLIENT_IP_CALLABLE = "lib.ratelimit.client_ip"
 # The header a proxy in front sets to the client's address (e.g. X-Forwarded-For); empty:
 # REMOTE_ADDR. Only set it behind a proxy that overwrites it: a client can send any header.
 KLING_CLIENT_IP_HEADER = env_str("KLING_CLIENT_IP_HEADER")
@@ -392,13 +392,13 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
-# Every record passes through one handler that redacts secret path segments (jobs/redact.py);
+# Every record passes through one handler that redacts secret path segments (lib/redact.py);
 # Django's own request loggers are routed there instead of to handlers of their own.
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "jobs.redact.RedactTokens"}},
+    "filters": {"redact": {"()": "lib.redact.RedactTokens"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
                              "filters": ["redact"]}},

@@ -28,6 +28,7 @@ def ids(values, limit: int) -> list[int] | None:
     if len(values) > limit:
         return None
     found = [whole(value) for value in values]
-    if None in found or 0 in found:
+    ids = [number for number in found if number]
+    if len(ids) != len(found):
         return None
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys(ids))

@@ -24,7 +24,7 @@ def measure(path) -> tuple[float, Decimal]:
             rate = video.average_rate or video.guessed_rate or video.base_rate
             if not rate:
                 raise UnreadableVideo("It does not say its frame rate.")
-            if video.duration is not None:
+            if video.duration is not None and video.time_base is not None:
                 seconds = Fraction(video.duration) * video.time_base
             elif container.duration is not None:
                 seconds = Fraction(container.duration, av.time_base)

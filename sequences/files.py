@@ -1,11 +1,11 @@
-"""Kept videos as files on this machine, for FFmpeg to read (`jobs.media.local_path`: FFmpeg
+"""Kept videos as files on this machine, for FFmpeg to read (`lib.media.local_path`: FFmpeg
 needs to seek, so a take in a bucket is copied to disk first), and a take's frame rate and
 length, read from its file.
 """
 
 from contextlib import ExitStack, contextmanager
 
-from jobs import media
+from lib import media
 from lib import video
 from lib.video import UnreadableVideo  # noqa: F401 (what `measure` raises)
 

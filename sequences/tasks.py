@@ -18,8 +18,9 @@ from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django_q.tasks import async_task
 
+from jobs import recipes
 from jobs.recipes import recipe_of as jobs_recipe
-from sequences import files, recipe
+from sequences import files
 from sequences.export import Cut, ExportError
 from sequences.export import export as write_sequence
 from sequences.models import EXPORT_TIMEOUT, Export
@@ -66,7 +67,7 @@ def _made(export):
     for number, take in enumerate(takes, 1):
         if take.pk in problems:
             raise ExportError(f"Take {number} (“{take.job.display_title}”): {problems[take.pk]}")
-    metadata = recipe.as_metadata(recipe_of(sequence, takes))
+    metadata = recipes.as_metadata(recipe_of(sequence, takes))
     with files.local_copies([take.job.video.name for take in takes]) as paths, \
             tempfile.TemporaryDirectory(prefix="kling-export-") as folder:
         out = Path(folder) / "sequence.mp4"

@@ -9,9 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from jobs import abuse, media
-from jobs.views import back
+from jobs import limits
 from jobs.models import Job
+from jobs.views import back
+from lib import media, ratelimit
 from sequences import tasks
 from sequences.forms import NEW, AddForm, RenameForm, SequenceForm, TrimForm
 from sequences.models import Export, Sequence, SequenceTake
@@ -152,8 +153,8 @@ def export_sequence(request, pk):
         return render(request, "sequences/detail.html",
                       detail_context(request, sequence, problems=problems,
                                      take_problems=take_problems), status=400)
-    if wait := abuse.wait_for(abuse.export_limit(), request.user.pk):
-        messages.error(request, f"You have asked for {abuse.export_limit().count} exports in the "
+    if wait := ratelimit.wait_for(limits.export_limit(), request.user.pk):
+        messages.error(request, f"You have asked for {limits.export_limit().count} exports in the "
                                 f"last hour, as many as one person may. Export again in "
                                 f"{wait // 60 + 1} minutes.")
         return redirect(f"{sequence.get_absolute_url()}#export")

@@ -14,7 +14,7 @@ import requests
 from PIL import Image
 
 from jobs.catalogue import decode_inline_image, image_problem
-from jobs.outbound import resolves_publicly
+from lib.outbound import resolves_publicly
 
 FETCH_TIMEOUT = 10
 # a guard against filling memory, not a ShortAPI rule: the catalogue owns the real limits

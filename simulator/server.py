@@ -29,7 +29,7 @@ import requests
 
 from jobs import catalogue
 from lib import ranges
-from jobs.outbound import resolves_publicly
+from lib.outbound import resolves_publicly
 from simulator import images, video
 from simulator.faults import Fate, Faults
 
@@ -375,14 +375,7 @@ def _read_body(environ) -> bytes | None:
 
 def _read_file(path: Path, first: int, last: int):
     with path.open("rb") as file:
-        file.seek(first)
-        remaining = last - first + 1
-        while remaining > 0:
-            chunk = file.read(min(CHUNK, remaining))
-            if not chunk:
-                return
-            remaining -= len(chunk)
-            yield chunk
+        yield from ranges.part(file, first, last, CHUNK)
 
 
 def _status_line(code: int) -> str:

@@ -33,11 +33,17 @@ from spend.models import DailySpend, LedgerEntry
 Kind, Basis = LedgerEntry.Kind, LedgerEntry.Basis
 
 
+def cost(job, amount=None):
+    """What `job` cost: the amount ShortAPI named, or the table price (its estimate) when it
+    named none."""
+    return job.estimate if amount is None else amount
+
+
 def charge(job, shortapi_job_id, amount=None):
     """ShortAPI made a job for `job` under `shortapi_job_id`: charge it, once. `amount` is what
     ShortAPI named; None prices it from the table. Returns the amount charged for the id."""
     basis = Basis.ANSWER if amount is not None else Basis.TABLE
-    amount = job.estimate if amount is None else amount
+    amount = cost(job, amount)
     if _entry(shortapi_job_id, Kind.CHARGE) is None:
         _write(job, shortapi_job_id, Kind.CHARGE, amount, basis, timezone.now(),
                "" if basis == Basis.ANSWER else "ShortAPI named no amount: priced from the table.")

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_q.tasks import async_task
 
-from jobs import paging
+from lib import paging
 from jobs.models import Job
 from spend import budgets, reconcile, reports
 from spend.forms import DateRangeForm, range_from

@@ -46,7 +46,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.core.exceptions import ValidationError  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from jobs import downloads, uploads  # noqa: E402
+from jobs import uploads  # noqa: E402
+from lib import downloads  # noqa: E402
 
 
 def peak_memory(action):
@@ -489,9 +490,8 @@ def bench_hostile():
     100 ms)."""
     from types import SimpleNamespace
 
-    from jobs import staging
+    from jobs import recipes, staging
     from jobs.storyboard import ElementForm
-    from sequences import recipe
     from tests import hostile
 
     person = SimpleNamespace(pk=1)
@@ -508,8 +508,8 @@ def bench_hostile():
 
     started = time.perf_counter()
     try:
-        recipe.read_recipe(io.BytesIO(hostile.sdp_in_an_mp4_header()))
-    except recipe.RecipeError:
+        recipes.read_recipe(io.BytesIO(hostile.sdp_in_an_mp4_header()))
+    except recipes.RecipeError:
         pass
     probe_ms = (time.perf_counter() - started) * 1000
     mb = 1024 * 1024

@@ -69,6 +69,18 @@ def wide_file(tmp_path):
     return path
 
 
+def drag(page, locator, dx, dy=0):
+    """Drag `locator` by (dx, dy) pixels with the mouse, in a few steps as a hand would."""
+    locator.scroll_into_view_if_needed()
+    box = locator.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx / 2, y + dy / 2, steps=4)
+    page.mouse.move(x + dx, y + dy, steps=4)
+    page.mouse.up()
+
+
 def screenshot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name

@@ -9,6 +9,7 @@ import io
 import os
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
@@ -46,6 +47,22 @@ def upload(width=640, height=400, fmt="PNG", name=None, color=(200, 60, 40), **s
                               content_type=f"image/{extension}")
 
 
+def rejection(uploaded):
+    """The ValidationError that checking `uploaded` raises."""
+    from jobs import uploads
+
+    with pytest.raises(ValidationError) as caught:
+        uploads.check_upload(uploaded)
+    return caught.value
+
+
+def opened(content):
+    """The image in `content`, decoded."""
+    image = Image.open(io.BytesIO(content))
+    image.load()
+    return image
+
+
 @pytest.fixture(autouse=True)
 def private_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -59,10 +76,10 @@ def private_cache(settings):
                                    "LOCATION": "tests"}}
     from django.core.cache import cache
 
-    from jobs import abuse
+    from lib import ratelimit
 
     cache.clear()
-    abuse._local_counts.clear()
+    ratelimit._local_counts.clear()
 
 
 @pytest.fixture
@@ -118,13 +135,18 @@ def teammate(django_user_model):
     return django_user_model.objects.create_user("tara", password="teammate-pass-123")
 
 
-@pytest.fixture
-def team(owner, teammate):
+def team_of(name, *members):
+    """A team called `name` of `members`."""
     from teams.models import Team
 
-    team = Team.objects.create(name="Harbour crew")
-    team.members.add(owner, teammate)
+    team = Team.objects.create(name=name)
+    team.members.add(*members)
     return team
+
+
+@pytest.fixture
+def team(owner, teammate):
+    return team_of("Harbour crew", owner, teammate)
 
 
 @pytest.fixture
@@ -133,6 +155,12 @@ def project(team):
     from teams.models import Project
 
     return Project.objects.create(name="Harbour film", team=team)
+
+
+@pytest.fixture
+def harbour(owner, other):
+    """Another team, of the owner and the other person, where money is counted per team."""
+    return team_of("Harbour", owner, other)
 
 
 @pytest.fixture

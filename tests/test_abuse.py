@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from jobs.models import Job
-from jobs.redact import RedactTokens, redact
+from lib.redact import RedactTokens, redact
 from tests.composer import composer_post, signed_in, text_of
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import re
 import pytest
 from PIL import Image
 
-from tests.browser import BLUE, RED, screenshot, sign_in
+from tests.browser import BLUE, RED, drag, screenshot, sign_in
 from tests.stack import Stack
 
 pytestmark = pytest.mark.browser
@@ -21,17 +21,6 @@ def stack(browser, tmp_path_factory):
     stack = Stack(tmp_path_factory.mktemp("framing-stack"), "embedded", callbacks=True).start()
     yield stack
     stack.stop()
-
-
-def drag(page, locator, dx, dy=0):
-    locator.scroll_into_view_if_needed()
-    box = locator.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + dx / 2, y + dy / 2, steps=4)
-    page.mouse.move(x + dx, y + dy, steps=4)
-    page.mouse.up()
 
 
 def test_a_wide_image_is_cropped_to_16_9_where_the_box_is_dragged(page, stack, wide_file):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.browser import ARTIFACTS, BLUE, RED, screenshot, sign_in
+from tests.browser import ARTIFACTS, BLUE, RED, drag, screenshot, sign_in
 from tests.stack import Stack
 
 pytestmark = pytest.mark.browser
@@ -56,17 +56,6 @@ def drop(page, selector, path):
     }""", [base64.b64encode(path.read_bytes()).decode(), path.name])
     for event in ("dragenter", "dragover", "drop"):
         page.dispatch_event(selector, event, {"dataTransfer": transfer})
-
-
-def drag(page, locator, dx, dy=0):
-    locator.scroll_into_view_if_needed()
-    box = locator.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + dx / 2, y + dy / 2, steps=4)
-    page.mouse.move(x + dx, y + dy, steps=4)
-    page.mouse.up()
 
 
 def make_video(page):

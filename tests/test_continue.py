@@ -13,7 +13,7 @@ from PIL import Image, ImageChops
 
 from jobs import videofacts
 from jobs.forms import CONTINUES_GONE
-from jobs.lastframe import last_frame
+from lib.lastframe import last_frame
 from jobs.models import Job
 from jobs.staging import staged_name
 from simulator import video
@@ -96,7 +96,7 @@ def test_a_video_in_a_bucket_is_read_by_a_worker_never_by_a_request(owner, take,
                                                                     tmp_path):
     import tempfile
 
-    from jobs import media
+    from lib import media
 
     class Bucket:
         """The storage as object storage looks to a reader: files to open, no local paths."""

@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core.files.storage import default_storage
 
-from jobs import downloads
+from lib import downloads
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 2000
 NAME = "videos/test/kept.mp4"

@@ -230,7 +230,7 @@ def finding_link(html, rel):
 
 
 def test_going_back_a_page_by_cost_shows_the_page_before(owner, make_job):
-    from jobs import paging
+    from lib import paging
 
     jobs = [make_job(cost=Decimal(n)) for n in range(1, 8)]
     everything = Job.objects.all()

@@ -7,7 +7,7 @@ from fractions import Fraction
 import pytest
 from PIL import Image
 
-from jobs import framing
+from jobs import catalogue, framing
 from jobs.framing import Fit, FitError
 
 RED = (255, 0, 0)
@@ -45,16 +45,16 @@ def test_it_refuses_a_fit_that_is_neither_crop_nor_pad():
 
 
 def test_it_accepts_exactly_two_and_a_half_to_one_and_nothing_wider():
-    assert not framing.needs_fit(750, 300)
-    assert not framing.needs_fit(300, 750)
-    assert framing.needs_fit(753, 300)
-    assert framing.needs_fit(300, 753)
+    assert catalogue.shape_problem(750, 300) is None
+    assert catalogue.shape_problem(300, 750) is None
+    assert catalogue.shape_problem(753, 300)
+    assert catalogue.shape_problem(300, 753)
 
 
 def test_it_needs_a_fit_for_a_side_under_the_minimum():
-    assert framing.needs_fit(299, 400)
-    assert framing.needs_fit(400, 299)
-    assert not framing.needs_fit(300, 300)
+    assert catalogue.shape_problem(299, 400)
+    assert catalogue.shape_problem(400, 299)
+    assert catalogue.shape_problem(300, 300) is None
 
 
 def test_it_crops_a_wide_image_to_the_full_height():
@@ -71,13 +71,13 @@ def test_it_crops_a_tall_image_to_the_full_width():
 def test_it_crops_a_very_wide_panorama_to_the_widest_ratio():
     width, height = framing.crop_size(4000, 300, "5:2")
     assert (width, height) == (750, 300)
-    assert not framing.needs_fit(width, height)
+    assert catalogue.shape_problem(width, height) is None
 
 
 def test_it_crops_a_very_tall_strip_to_the_tallest_ratio():
     width, height = framing.crop_size(300, 4000, "2:5")
     assert (width, height) == (300, 750)
-    assert not framing.needs_fit(width, height)
+    assert catalogue.shape_problem(width, height) is None
 
 
 @pytest.mark.parametrize("width, height", [(101, 1000), (1000, 41), (333, 777), (777, 333)])
@@ -125,7 +125,7 @@ def test_it_leaves_a_large_enough_image_its_size():
 
 def test_it_upscales_without_crossing_the_widest_ratio():
     width, height = framing.upscale_size(101, 41)
-    assert height == 300 and not framing.needs_fit(width, height)
+    assert height == 300 and catalogue.shape_problem(width, height) is None
 
 
 def red_square_image(size, box):
@@ -167,7 +167,7 @@ def test_it_upscales_a_small_crop_so_kling_takes_it():
     original = red_square_image((900, 200), (0, 0, 100, 100))
     fitted = framing.apply(original, Fit("crop", "16:9", x=0, y=0))
     assert fitted.size == (532, 300)
-    assert not framing.needs_fit(*fitted.size)
+    assert catalogue.shape_problem(*fitted.size) is None
     assert fitted.getpixel((50, 50)) == RED
 
 

@@ -15,9 +15,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from jobs import staging, uploads
+from jobs import recipes, staging, uploads
 from jobs.models import ElementReference, Job
-from sequences import recipe
 from teams.models import Project
 from tests import hostile
 from tests.composer import composer_post, signed_in, text_of
@@ -131,7 +130,7 @@ def no_ffmpeg_nor_socket(monkeypatch):
     (b"\x00\x00\x00\x08ftyp" + struct.pack(">I4s", 2**31, b"moov") + b"\x00" * 64,
      "could not be read"),
     (hostile.mp4_with_comment("[" * 100_000 + "]" * 100_000), "carries no Kling Studio recipe"),
-    (hostile.mp4_with_comment(json.dumps({recipe.MARKER: 1, "model": {"a": [[[[[[[{}]]]]]]]}})),
+    (hostile.mp4_with_comment(json.dumps({recipes.MARKER: 1, "model": {"a": [[[[[[[{}]]]]]]]}})),
      "choose one"),
 ])
 def test_a_file_brought_to_remix_is_read_without_ffmpeg_quickly_and_in_words(
@@ -151,8 +150,8 @@ def test_reading_a_hostile_file_takes_under_100_ms(no_ffmpeg_nor_socket):
     for content in (hostile.sdp_in_an_mp4_header(), hostile.mp4_with_comment("[" * 100_000)):
         started = time.perf_counter()
         try:
-            recipe.read_recipe(io.BytesIO(content))
-        except recipe.RecipeError:
+            recipes.read_recipe(io.BytesIO(content))
+        except recipes.RecipeError:
             pass
         assert time.perf_counter() - started < 0.1
     assert no_ffmpeg_nor_socket == []

@@ -9,28 +9,15 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core import signing
-from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
 from jobs import images, uploads
-from tests.conftest import image_bytes, upload
+from tests.conftest import image_bytes, rejection, upload
 
 TEN_MB = 10 * 1024 * 1024
 PUBLIC = "https://studio.example.com"
-
-
-def rejection(uploaded):
-    with pytest.raises(ValidationError) as caught:
-        uploads.check_upload(uploaded)
-    return caught.value
-
-
-def opened(content):
-    image = Image.open(io.BytesIO(content))
-    image.load()
-    return image
 
 
 # Rejected uploads

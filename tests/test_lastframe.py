@@ -6,7 +6,7 @@ import av
 import pytest
 from PIL import Image
 
-from jobs.lastframe import LastFrameError, last_frame
+from lib.lastframe import LastFrameError, last_frame
 from simulator import video
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)

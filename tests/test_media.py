@@ -10,7 +10,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from PIL import Image
 
-from jobs import media
+from lib import media
 from lib import ranges
 from jobs.models import Job
 from tests.composer import composer_post, signed_in

@@ -9,7 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import urllib3.util.connection
 
-from jobs import outbound, shortapi
+from jobs import shortapi
+from lib import outbound
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 2000
 REAL_GETADDRINFO = socket.getaddrinfo

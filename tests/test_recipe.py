@@ -7,9 +7,9 @@ import av
 import pytest
 from PIL import Image
 
-from sequences import recipe
+from jobs import recipes
+from jobs.recipes import RecipeError, read_recipe, write_recipe
 from sequences.export import Cut, export
-from sequences.recipe import RecipeError, read_recipe, write_recipe
 from simulator import video
 
 RECIPE = {
@@ -74,8 +74,8 @@ def test_it_finds_no_recipe_in_a_plain_take(take):
 @pytest.mark.parametrize("comment", [
     "Encoded with a camera app",
     json.dumps({"model": "someone else's", "prompt": "not ours"}),
-    json.dumps({recipe.MARKER: 2, "prompt": "from a later version"}),
-    json.dumps([recipe.MARKER, 1]),
+    json.dumps({recipes.MARKER: 2, "prompt": "from a later version"}),
+    json.dumps([recipes.MARKER, 1]),
 ])
 def test_it_ignores_a_comment_that_is_not_our_recipe(take, tmp_path, comment):
     out = tmp_path / "foreign.mp4"
@@ -103,5 +103,5 @@ def test_it_refuses_a_file_that_is_not_a_video(tmp_path):
 
 def test_it_reads_the_recipe_an_export_was_given(take, tmp_path):
     export([Cut(take, 0.5), Cut(take, 0, 1.0)], tmp_path / "sequence.mp4",
-           metadata=recipe.as_metadata(RECIPE))
+           metadata=recipes.as_metadata(RECIPE))
     assert read_recipe(tmp_path / "sequence.mp4") == RECIPE

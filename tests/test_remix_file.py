@@ -16,8 +16,7 @@ from PIL import Image
 
 from jobs import tasks
 from jobs.models import Element, Job, Shot
-from jobs.recipes import recipe_of
-from sequences.recipe import read_recipe
+from jobs.recipes import read_recipe, recipe_of
 from simulator import video
 from tests.composer import (KLING_30, checked, selected, signed_in, text_of, textarea,
                             values)
@@ -224,7 +223,7 @@ def test_a_remix_from_a_file_is_sent_like_any_new_video(owner, storyboard_job, e
 
 def test_a_recipe_that_names_what_the_app_does_not_offer_is_not_taken_on_trust(owner, tmp_path,
                                                                                 rendered):
-    from sequences.recipe import write_recipe
+    from jobs.recipes import write_recipe
 
     (tmp_path / "in.mp4").write_bytes(rendered)
     write_recipe(tmp_path / "in.mp4", tmp_path / "odd.mp4", {

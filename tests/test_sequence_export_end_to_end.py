@@ -9,7 +9,7 @@ import time
 import av
 import pytest
 
-from sequences.recipe import read_recipe
+from jobs.recipes import read_recipe
 from tests.conftest import image_bytes
 from tests.stack import Stack, csrf_token, submit, wait_until_finished
 

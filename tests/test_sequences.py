@@ -17,9 +17,9 @@ from django.utils import timezone
 from PIL import Image
 
 from jobs.models import Element, Job, Shot
+from jobs.recipes import read_recipe
 from sequences import files, tasks
 from sequences.models import EXPORT_LOST_AFTER, Export, Sequence
-from sequences.recipe import read_recipe
 from simulator import video
 from teams.models import Project
 from tests.composer import signed_in, text_of

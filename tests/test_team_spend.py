@@ -32,18 +32,11 @@ def charged(make_job, user, amount, project=None, refunded=False):
 
 
 @pytest.fixture
-def team(owner, other):
-    team = Team.objects.create(name="Harbour")
-    team.members.add(owner, other)
-    return team
-
-
-@pytest.fixture
-def ledger(make_job, owner, other, team, at):
+def ledger(make_job, owner, other, harbour, at):
     """This month: in the team's project Lighthouse, the owner's chosen take 0.300, the other
     person's take 0.715 and the owner's refunded 0.600; the owner's private Sketches 0.250; the
     other person's 0.400 in no project. Forty days ago, 5.000 in Lighthouse."""
-    lighthouse = Project.objects.create(name="Lighthouse", team=team)
+    lighthouse = Project.objects.create(name="Lighthouse", team=harbour)
     sketches = Project.objects.create(name="Sketches", owner=owner)
     chosen = charged(make_job, owner, "0.300", lighthouse)
     lighthouse.chosen_take = chosen
@@ -116,8 +109,8 @@ def test_a_chosen_take_counts_only_in_its_own_range_and_its_own_project(ledger, 
 
 
 def test_my_spend_shows_my_own_spending_per_project_and_my_teams_budgets(
-        client, owner, other, staff, team, ledger):
-    Budget.objects.create(team=team, amount=Decimal("2"))
+        client, owner, other, staff, harbour, ledger):
+    Budget.objects.create(team=harbour, amount=Decimal("2"))
     client.force_login(owner)
     html = client.get(reverse("my-spend")).content.decode()
     assert rows_of(html, "per-project") == [["Lighthouse", "Harbour", "2", "$0.30"],
@@ -135,17 +128,17 @@ def test_my_spend_shows_my_own_spending_per_project_and_my_teams_budgets(
         html, "per-project")
 
 
-def test_my_spend_warns_when_a_team_has_used_most_of_its_budget(client, owner, team, ledger,
+def test_my_spend_warns_when_a_team_has_used_most_of_its_budget(client, owner, harbour, ledger,
                                                                 settings):
     settings.KLING_BUDGET_WARN_PERCENT = 80
-    Budget.objects.create(team=team, amount=Decimal("1.20"))
+    Budget.objects.create(team=harbour, amount=Decimal("1.20"))
     client.force_login(owner)
     assert "Harbour has used 84% of its budget." in client.get(reverse("my-spend")).content.decode()
 
 
 def test_the_review_shows_each_team_and_each_project_with_its_chosen_take(
-        client, staff, team, ledger):
-    Budget.objects.create(team=team, amount=Decimal("2"))
+        client, staff, harbour, ledger):
+    Budget.objects.create(team=harbour, amount=Decimal("2"))
     docks = Team.objects.create(name="Docks")
     Budget.objects.create(team=docks, amount=Decimal("3"))
     Team.objects.create(name="Quay")  # no budget, no spending: not listed
@@ -193,10 +186,10 @@ def queries_of(client, url):
 
 
 def test_the_money_pages_cost_the_same_queries_for_3_jobs_or_30(client, owner, other, staff,
-                                                                team, make_job):
-    projects = [Project.objects.create(name=f"Shot {n}", team=team) for n in range(3)]
+                                                                harbour, make_job):
+    projects = [Project.objects.create(name=f"Shot {n}", team=harbour) for n in range(3)]
     projects.append(Project.objects.create(name="Mine", owner=owner))
-    Budget.objects.create(team=team, amount=Decimal("100"))
+    Budget.objects.create(team=harbour, amount=Decimal("100"))
 
     def spend(jobs):
         for n in range(jobs):

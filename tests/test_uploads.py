@@ -1,10 +1,7 @@
 """Uploads are checked and rewritten: every stored image is one we wrote. Each case of the hostile
 corpus (tests/hostile.py) is refused with a field error or stored cleaned."""
 
-import io
-
 import pytest
-from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image, ImageChops, ImageStat
@@ -13,7 +10,7 @@ from jobs import uploads
 from jobs.models import Job
 from tests import hostile
 from tests.composer import composer_post, signed_in, text_of
-from tests.conftest import image_bytes, upload
+from tests.conftest import image_bytes, opened, rejection, upload
 
 TEN_MB = 10 * 1024 * 1024
 
@@ -21,18 +18,6 @@ TEN_MB = 10 * 1024 * 1024
 def as_upload(case):
     name, make, content_type = case
     return SimpleUploadedFile(name, make(), content_type=content_type)
-
-
-def rejection(uploaded):
-    with pytest.raises(ValidationError) as caught:
-        uploads.check_upload(uploaded)
-    return caught.value
-
-
-def opened(content):
-    image = Image.open(io.BytesIO(content))
-    image.load()
-    return image
 
 
 def ends_cleanly(content, fmt):

@@ -51,6 +51,11 @@ def _poster_path(job, filename):
     return f"posters/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.jpg"
 
 
+def _delete_files(names):
+    for name in names:
+        default_storage.delete(name)
+
+
 def _new_token():
     return secrets.token_urlsafe(32)
 
@@ -103,8 +108,13 @@ class JobQuerySet(models.QuerySet):
 
     def without_waiting_task(self, now):
         """Jobs with no task of theirs waiting in the queue (or one waiting so long that the
-        broker must have lost it)."""
+        broker must have lost it): `task_waits` in SQL."""
         return self.filter(Q(task_queued_at=None) | Q(task_queued_at__lt=now - TASK_LOST_AFTER))
+
+    def mark_task_queued(self, now, **changes):
+        """Mark that a task for each of these jobs is queued as of `now` (the caller queues it).
+        The number of jobs marked."""
+        return self.update(task_queued_at=now, **changes)
 
 class Job(models.Model):
     class Status(models.TextChoices):
@@ -241,7 +251,7 @@ class Job(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            # a person's jobs, page after page (jobs/paging.py)
+            # a person's jobs, page after page (lib/paging.py)
             models.Index(fields=["owner", "-created_at", "-id"], name="jobs_job_owner_newest"),
             models.Index(fields=["owner", "status"], name="jobs_job_owner_status"),
             models.Index(fields=["status", "finished_at"], name="jobs_job_status_finished"),
@@ -379,7 +389,7 @@ class Job(models.Model):
         names = self.image_names()
         deleted, _ = Job.objects.filter(pk=self.pk, status=self.Status.DRAFT).delete()
         if deleted:
-            on_commit(lambda: [default_storage.delete(name) for name in names])
+            on_commit(lambda: _delete_files(names))
         return bool(deleted)
 
     def claim_for_submission(self):
@@ -396,7 +406,7 @@ class Job(models.Model):
         won = self._move(Q(status__in=[S.SUBMITTING, S.UNKNOWN])
                          | Q(status=S.STOPPED, shortapi_job_id=None),
                          status=S.SUBMITTED, shortapi_job_id=shortapi_job_id,
-                         amount=self.estimate if amount is None else amount, submitted_at=now,
+                         amount=policy.cost(self, amount), submitted_at=now,
                          error="", next_attempt_at=None, polls=0,
                          next_poll_at=now + polling.poll_delay(0, now, now))
         if won:
@@ -474,6 +484,12 @@ class Job(models.Model):
             next_poll_at=Case(When(status__in=self.Status.watched(), then=Value(due)),
                               default=None))
 
+    @staticmethod
+    def task_waits(task_queued_at, now):
+        """Whether a task marked queued at `task_queued_at` still waits in the queue: marked, and
+        not so long ago that the broker must have lost it."""
+        return task_queued_at is not None and task_queued_at >= now - TASK_LOST_AFTER
+
     def take_task(self):
         """The task queued for this job has started: another may be queued from now on."""
         Job.objects.filter(pk=self.pk).update(task_queued_at=None)
@@ -482,7 +498,7 @@ class Job(models.Model):
     def queue_task_once(cls, pk, now):
         """Mark that a task for the job is queued, unless one already waits. True when marked:
         the caller then queues it."""
-        return cls.objects.filter(pk=pk).without_waiting_task(now).update(task_queued_at=now) == 1
+        return cls.objects.filter(pk=pk).without_waiting_task(now).mark_task_queued(now) == 1
 
     def start_video_attempt(self, now):
         """Count a try at keeping the video as it starts, so a try that never ends still counts,
@@ -539,7 +555,7 @@ class Job(models.Model):
         confirmed it first, or an admin's resend made a second one. Charge it whatever state the
         job is in, and keep its id if the job had none."""
         Job.objects.filter(pk=self.pk, shortapi_job_id=None).update(
-            shortapi_job_id=shortapi_job_id, amount=self.estimate if amount is None else amount)
+            shortapi_job_id=shortapi_job_id, amount=policy.cost(self, amount))
         locked = Job.objects.select_for_update().get(pk=self.pk)
         if locked.shortapi_job_id != shortapi_job_id:
             log.warning("Job %s has a second ShortAPI job %s (an admin's resend); it is charged "

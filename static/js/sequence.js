@@ -66,42 +66,30 @@
   const error = section.querySelector("[data-role=export-error]");
   const player = section.querySelector("[data-role=export-player]");
   const button = section.querySelector("[data-role=export-button]");
-  let delay = 1500;
 
   function showVideo() {
     // the address stays the same from one export to the next: ask for this one's bytes
     window.klingPlayer(player, section.dataset.videoUrl + "?v=" + Date.now());
   }
 
-  async function check() {
-    try {
-      const response = await fetch(section.dataset.statusUrl, { headers: { Accept: "application/json" } });
-      if (response.status === 403 || response.redirected) {
-        badge.textContent = "You were signed out. Sign in again to follow this export.";
-        return;
-      }
-      if (!response.ok) throw new Error("HTTP " + response.status);
-      const state = await response.json();
-      badge.textContent = state.label;
-      badge.className = "status status-export-" + state.status;
-      bar.value = state.progress;
-      bar.textContent = percent.textContent = state.progress + "%";
-      error.textContent = state.error;
-      error.hidden = !state.error;
-      if (!state.running) {
-        bar.hidden = percent.hidden = true;
-        button.disabled = false;
-        if (state.status === "done") {
-          button.textContent = "Export again";
-          showVideo();
-        }
-        return;
-      }
-      delay = 1500;
-    } catch (e) {
-      delay = Math.min(delay * 2, 30000);
+  function show(state) {
+    badge.textContent = state.label;
+    badge.className = "status status-export-" + state.status;
+    bar.value = state.progress;
+    bar.textContent = percent.textContent = state.progress + "%";
+    error.textContent = state.error;
+    error.hidden = !state.error;
+    if (state.running) return false;
+    bar.hidden = percent.hidden = true;
+    button.disabled = false;
+    if (state.status === "done") {
+      button.textContent = "Export again";
+      showVideo();
     }
-    setTimeout(check, delay);
+    return true;
   }
-  setTimeout(check, delay);
+
+  window.klingPoll(section.dataset.statusUrl, show, function () {
+    badge.textContent = "You were signed out. Sign in again to follow this export.";
+  });
 })();

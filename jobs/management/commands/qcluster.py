@@ -10,7 +10,7 @@ It also stops within a bound. On SIGINT, SIGTERM or SIGHUP no worker starts anot
 took stays undone: the broker delivers it again after `retry`, and the job's own mark has the
 dispatcher queue it again once stale), the dispatcher stops and django-q2's cluster is asked to
 stop; tasks under way get STOP_GRACE_SECONDS to end, then the cluster is killed. Every process of
-the cluster dies with its parent (`jobs.lifetime`), so a kill leaves none of them behind.
+the cluster dies with its parent (`lib.lifetime`), so a kill leaves none of them behind.
 """
 
 import multiprocessing
@@ -25,7 +25,8 @@ from django_q.conf import Conf
 from django_q.management.commands.qcluster import Command as DjangoQCommand
 from django_q.signals import pre_execute
 
-from jobs import dispatch, lifetime
+from jobs import dispatch
+from lib import lifetime
 
 STOP_GRACE_SECONDS = 5
 

@@ -7,7 +7,7 @@ key (`checkshortapi`) and says how jobs will travel; a refused key or an unreach
 stops it with the reason.
 
 Ctrl+C, SIGTERM or SIGHUP stop every part within STOP_SECONDS, and each part dies with it even
-if it is killed (`jobs.lifetime`): a worker left behind could go on sending paid jobs.
+if it is killed (`lib.lifetime`): a worker left behind could go on sending paid jobs.
 """
 
 import http.client
@@ -25,7 +25,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from jobs import lifetime
+from lib import lifetime
 
 DEMO_USER = "demo"
 # how long the web server may take to answer /health/ before the start counts as failed

@@ -101,7 +101,7 @@ def deadline(seconds):
         raise TooSlow(f"no complete answer within {seconds:g} seconds")
 
 
-class _WatchedPool:
+class _WatchedPool(HTTPConnectionPool):
     def _get_conn(self, timeout=None):
         connection = super()._get_conn(timeout)
         watch = getattr(_watch, "current", None)
@@ -118,7 +118,7 @@ class _WatchedHTTPSPool(_WatchedPool, HTTPSConnectionPool):
     pass
 
 
-class _WatchedAdapter:
+class _WatchedAdapter(HTTPAdapter):
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool,
@@ -127,6 +127,10 @@ class _WatchedAdapter:
 
 class CheckedAdapter(_WatchedAdapter, IPFilterAdapter):
     """Connects only to public addresses, and to the very address it checked."""
+
+    def __init__(self, is_https_proto: bool):
+        # IPFilterAdapter's own argument; requests_hardened ships no types for mypy to see it
+        super().__init__(is_https_proto=is_https_proto)  # type: ignore[call-arg]
 
 
 class TrustedAdapter(_WatchedAdapter, HTTPAdapter):

@@ -1,6 +1,6 @@
 """Keeping a finished video from the address ShortAPI gave, without trusting that address.
 
-The URL comes from outside, so it goes through the outbound seam (`jobs.outbound`): http(s)
+The URL comes from outside, so it goes through the outbound seam (`lib.outbound`): http(s)
 only, every hop checked at connect time against internal addresses, a byte cap and a total
 deadline. The body streams straight into storage (the local disk, or the bucket in parts) with
 only a small buffer in between, and is kept only if it is an MP4: a refused or broken download
@@ -17,8 +17,8 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
-from jobs import outbound
-from jobs.outbound import DownloadError
+from lib import outbound
+from lib.outbound import DownloadError
 
 __all__ = ["DownloadError", "keep"]
 

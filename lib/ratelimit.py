@@ -1,4 +1,4 @@
-"""Limits on abuse: where a request comes from, and how often it may do something costly.
+"""Rate limits: where a request comes from, and how often it may do something costly.
 
 `client_ip` is the address a request came from: REMOTE_ADDR, or the header KLING_CLIENT_IP_HEADER
 names when a proxy in front of the app sets it. Sign-in lockouts (django-axes) and the rate
@@ -32,19 +32,6 @@ class Limit:
         return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
-def compose_limits():
-    return (Limit("compose-person", settings.KLING_COMPOSE_PER_PERSON, 600),
-            Limit("compose-address", settings.KLING_COMPOSE_PER_ADDRESS, 600))
-
-
-def export_limit():
-    return Limit("export-person", settings.KLING_EXPORTS_PER_HOUR, 3600)
-
-
-def callback_limit():
-    return Limit("callback-address", settings.KLING_CALLBACKS_PER_ADDRESS, 60)
-
-
 def client_ip(request):
     header = settings.KLING_CLIENT_IP_HEADER
     if header:
@@ -72,7 +59,7 @@ def wait_for(limit, key):
     return int(limit.seconds - now % limit.seconds) + 1
 
 
-_local_counts = Counter()
+_local_counts: Counter[tuple[str, object]] = Counter()
 _local_lock = threading.Lock()
 _local_window = [0]
 

@@ -46,6 +46,6 @@ def _watch(parent_pid, signum):
 
 def forks_die_with_parent(signum=signal.SIGKILL):
     """From now on, every process forked from this one (and from those) ends with its parent."""
-    parent = {}
+    parent: dict[str, int] = {}
     os.register_at_fork(before=lambda: parent.update(pid=os.getpid()),
                         after_in_child=lambda: die_with_parent(parent["pid"], signum))

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import (FileResponse, Http404, HttpResponse, HttpResponseRedirect,
                          StreamingHttpResponse)
+from django.http.response import HttpResponseBase
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date, quote_etag
 
@@ -49,7 +50,8 @@ def serve(request, name, content_type, *, filename=None, attachment=False, max_a
     etag = quote_etag(hashlib.sha256(f"{name}:{size}".encode()).hexdigest()[:32])
     last_modified = int(modified.timestamp())
 
-    response = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    response: HttpResponseBase | None = get_conditional_response(
+        request, etag=etag, last_modified=last_modified)
     if response is None:
         wanted = ranges.byte_range(request.headers.get("Range", ""), size)
         if wanted is not None and request.headers.get("If-Range", etag) not in (
@@ -82,7 +84,9 @@ def _presigned(name, content_type, filename, attachment, max_age):
     if filename:
         kind = "attachment" if attachment else "inline"
         parameters["ResponseContentDisposition"] = f'{kind}; filename="{filename}"'
-    response = HttpResponseRedirect(default_storage.url(name, parameters=parameters))
+    # object storage (django-storages' S3) signs these into the link
+    url = default_storage.url(name, parameters=parameters)  # type: ignore[call-arg]
+    response = HttpResponseRedirect(url)
     patch_cache_control(response, private=True,
                         max_age=min(max_age, max(0, settings.KLING_PRESIGNED_URL_SECONDS - 60)))
     return response
@@ -90,14 +94,7 @@ def _presigned(name, content_type, filename, attachment, max_age):
 
 def _part(name, first, last):
     with default_storage.open(name, "rb") as handle:
-        handle.seek(first)
-        remaining = last - first + 1
-        while remaining > 0:
-            chunk = handle.read(min(CHUNK, remaining))
-            if not chunk:
-                return
-            remaining -= len(chunk)
-            yield chunk
+        yield from ranges.part(handle, first, last, CHUNK)
 
 
 def local_file(name, storage=None):

@@ -1,0 +1,19 @@
+"""The studio's rate limits: how many compositions, exports and callbacks an address or a
+person may send in a window. Counting them is `lib.ratelimit`'s job."""
+
+from django.conf import settings
+
+from lib.ratelimit import Limit
+
+
+def compose_limits():
+    return (Limit("compose-person", settings.KLING_COMPOSE_PER_PERSON, 600),
+            Limit("compose-address", settings.KLING_COMPOSE_PER_ADDRESS, 600))
+
+
+def export_limit():
+    return Limit("export-person", settings.KLING_EXPORTS_PER_HOUR, 3600)
+
+
+def callback_limit():
+    return Limit("callback-address", settings.KLING_CALLBACKS_PER_ADDRESS, 60)
