@@ -116,6 +116,7 @@ class JobQuerySet(models.QuerySet):
         The number of jobs marked."""
         return self.update(task_queued_at=now, **changes)
 
+
 class Job(models.Model):
     class Status(models.TextChoices):
         """Where a job is on its way from the form to a video.
