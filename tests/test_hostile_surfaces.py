@@ -117,11 +117,23 @@ def no_ffmpeg_nor_socket(monkeypatch):
 
     monkeypatch.setattr(av, "open", refuse)
     sockets = []
-    sys.addaudithook(lambda event, args: sockets.append(event) if event in (
-        "socket.__new__", "socket.bind", "socket.connect") and watching else None)
-    watching = True
+    _socket_events.append(sockets)
     yield sockets
-    watching = False  # noqa: F841 (read by the hook above)
+    _socket_events.remove(sockets)
+
+
+# Where the one audit hook records socket events while a test listens (a hook cannot be removed,
+# so it is added once, not once per test).
+_socket_events = []
+
+
+def _record_sockets(event, args):
+    if event in ("socket.__new__", "socket.bind", "socket.connect"):
+        for events in _socket_events:
+            events.append(event)
+
+
+sys.addaudithook(_record_sockets)
 
 
 @pytest.mark.parametrize("content, message", [
@@ -142,7 +154,7 @@ def test_a_file_brought_to_remix_is_read_without_ffmpeg_quickly_and_in_words(
     elapsed = time.perf_counter() - started
     assert response.status_code in (200, 400)
     assert message in response.content.decode()
-    assert elapsed < 0.1 * 10  # 100 ms of reading; the page render around it is allowed more
+    assert elapsed < 1.0  # the reading alone is held to 100 ms below; the page around it to 1 s
     assert not [event for event in no_ffmpeg_nor_socket if event != "socket.__new__"]
 
 
