@@ -1,15 +1,24 @@
-"""Signals the jobs app sends: `job_finished`, once a job's move into a final status (succeeded
-or failed) is committed. Receivers get `pk` and `status`, never the instance: they run after the
-commit and re-read what they need."""
+"""Signals the jobs app sends, each once the change it announces is committed. Receivers get ids,
+never instances: they run after the commit and re-read what they need.
+
+- `job_finished` (`pk`, `status`): a job moved into a final status (succeeded or failed).
+- `approval_needed` (`pk`): a submission waits for an approver (spend/approvals.py).
+- `approval_decided` (`pk`, `approved`): an approver released or declined a waiting job.
+"""
 
 from django.db import transaction
 from django.dispatch import Signal
 
 job_finished = Signal()
+approval_needed = Signal()
+approval_decided = Signal()
+
+
+def announce(signal, sender, **kwargs):
+    """Send `signal` once the current transaction commits (at once outside one). Robust: a
+    receiver that fails is logged, and never undoes or fails the change that was already made."""
+    transaction.on_commit(lambda: signal.send(sender=sender, **kwargs), robust=True)
 
 
 def announce_finished(sender, pk, status):
-    """Send `job_finished` once the current transaction commits (at once outside one). Robust: a
-    receiver that fails is logged, and never undoes or fails the move that was already made."""
-    transaction.on_commit(lambda: job_finished.send(sender=sender, pk=pk, status=status),
-                          robust=True)
+    announce(job_finished, sender, pk=pk, status=status)
