@@ -3,7 +3,7 @@ never instances: they run after the commit and re-read what they need.
 
 - `job_finished` (`pk`, `status`): a job moved into a final status (succeeded or failed).
 - `approval_needed` (`pk`): a submission waits for an approver (spend/approvals.py).
-- `approval_decided` (`pk`, `approved`): an approver released or declined a waiting job.
+- `approval_decided` (`pk`, `approved`, `note`): an approver released or declined a waiting job.
 """
 
 from django.db import transaction

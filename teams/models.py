@@ -15,6 +15,10 @@ from django.urls import reverse
 class Team(models.Model):
     name = models.CharField(max_length=80, unique=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    # members whose word releases the team's jobs that wait for approval (spend/approvals.py)
+    approvers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="approves_for",
+                                       blank=True,
+                                       help_text="Members who approve the team's spend.")
 
     class Meta:
         ordering = ["name"]

@@ -123,6 +123,9 @@ class Job(models.Model):
 
         Allowed transitions (anything else is refused by the conditional update):
           draft       -> queued      its owner submitted it, after the composer's full checks
+          draft       -> waiting     the same, when its spend needs an approver's word first
+          waiting     -> queued      an approver released it (spend/approvals.py)
+          waiting     -> draft       an approver declined it: its owner may edit and send again
           queued      -> submitting  a worker claimed it and is calling create
           queued      -> failed      an admin stopped it before it was sent
           submitting  -> submitted   ShortAPI accepted it: its job id is stored and charged
@@ -146,6 +149,7 @@ class Job(models.Model):
         """
 
         DRAFT = "draft", "Draft"
+        WAITING = "waiting", "Waiting for approval"
         QUEUED = "queued", "Queued"
         SUBMITTING = "submitting", "Sending"
         SUBMITTED = "submitted", "Submitted"
