@@ -36,7 +36,7 @@ def deliver(delivery_id):
     now = timezone.now()
     if delivery is None or not delivery.endpoint.enabled:
         return
-    if delivery.attempts >= delivery.tries:
+    if delivery.attempts >= delivery.max_tries:
         # the last try's worker died: nothing more is owed
         _give_up(delivery, now)
         return
@@ -53,7 +53,7 @@ def deliver(delivery_id):
 def attempt_once(delivery):
     """Send the delivery once and record the try (its number is `delivery.attempts`)."""
     endpoint, body = delivery.endpoint, delivery.body.encode()
-    timestamp = int(time.time())
+    timestamp = int(timezone.now().timestamp())
     headers = {"content-type": "application/json", "user-agent": USER_AGENT,
                **standard_webhooks.headers(endpoint.secret, delivery.message_id, timestamp, body)}
     started, clock = timezone.now(), time.monotonic()

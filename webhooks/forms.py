@@ -66,7 +66,7 @@ class EndpointForm(EventsForm):
     url = forms.CharField(label="Address (URL)", max_length=URL_LENGTH + 1000, strip=True,
                           help_text="Where to send messages: an https address of your server.",
                           error_messages={"required": "Enter the address to send messages to."})
-    whose = forms.ChoiceField(label="For", help_text="A team's endpoint hears of the team's "
+    whose = forms.ChoiceField(label="For", required=False, help_text="A team's endpoint hears of the team's "
                                                      "videos; yours, of your own.")
 
     class Meta:
@@ -78,6 +78,9 @@ class EndpointForm(EventsForm):
         self.person, self.teams = person, {str(team.pk): team for team in teams}
         self.fields["whose"].choices = [("me", "Me")] + [
             (pk, f"Team {team.name}") for pk, team in self.teams.items()]
+        self.fields["whose"].error_messages["invalid_choice"] = (
+            "Choose yourself or a team whose spend you approve: only a team's approvers register "
+            "its endpoints.")
         self.fields["events"].initial = ["job.finished", "job.failed"]
         if not self.teams:
             self.fields["whose"].widget = forms.HiddenInput()
@@ -95,7 +98,7 @@ class EndpointForm(EventsForm):
         existing = (Endpoint.objects.filter(team=team) if team
                     else Endpoint.objects.filter(owner=self.person))
         limit = settings.KLING_WEBHOOKS_PER_OWNER
-        if "whose" in cleaned and existing.count() >= limit:
+        if "whose" not in self.errors and existing.count() >= limit:
             self.add_error("whose", f"{'This team has' if team else 'You have'} {limit} "
                                     "endpoints, as many as may be kept. Delete one you no longer "
                                     "need first.")

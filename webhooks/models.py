@@ -164,7 +164,7 @@ class Delivery(models.Model):
         return f"{self.event} to {self.endpoint}"
 
     @property
-    def tries(self):
+    def max_tries(self):
         return len(schedule()) + 1
 
     def start_attempt(self, now):
