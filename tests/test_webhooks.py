@@ -240,7 +240,7 @@ def test_a_try_whose_worker_died_is_made_again_with_the_same_id(owner, receiver,
     assert [h["webhook-id"] for h, _ in receiver.got] == [sent.message_id]
 
 
-def test_a_task_delivered_twice_makes_one_try(owner, receiver, at):
+def test_a_task_delivered_twice_makes_one_try(owner, receiver):
     sent = a_delivery(endpoint_of(owner, url=receiver.url))
 
     delivery.deliver(sent.pk)
@@ -252,7 +252,7 @@ def test_a_task_delivered_twice_makes_one_try(owner, receiver, at):
 # Switched off after it keeps failing
 
 def test_an_endpoint_that_keeps_failing_is_switched_off_and_its_owner_told(
-        owner, other, receiver, tick, settings, client):
+        owner, receiver, tick, settings, client):
     settings.KLING_WEBHOOK_RETRY_SECONDS = [5, 300, 1800, 7200, 18000, 36000, 36000]
     receiver.script = [500] * 20
     confirm(owner, "olivia@example.com")
