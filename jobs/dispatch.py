@@ -4,7 +4,9 @@ this claims what is due and queues one short task for each, so no task sleeps wh
 A claim is a row lock skipped by other dispatchers (`select_for_update(skip_locked=True)`; on
 SQLite the IMMEDIATE transaction serialises them) plus the job's `task_queued_at` mark, which
 also keeps callbacks from queueing a second task while one waits. Any number of dispatchers may
-run: each `qcluster` runs one (jobs/management/commands/qcluster.py).
+run: each `qcluster` runs one (jobs/management/commands/qcluster.py). Apps above jobs with
+due work of their own (webhooks' deliveries) add their dispatch to `ALSO` from their `ready`, so
+the one loop queues it too without jobs importing them.
 """
 
 import logging
@@ -21,6 +23,14 @@ log = logging.getLogger(__name__)
 
 # Most tasks of one kind queued per tick, so a backlog drains over a few ticks, never all at once.
 BATCH = 100
+# more dispatchers run on each tick: functions of `now`, added with `also`
+ALSO = []
+
+
+def also(dispatcher):
+    """Run `dispatcher(now)` on every tick too (once, however often it is added)."""
+    if dispatcher not in ALSO:
+        ALSO.append(dispatcher)
 
 
 def dispatch(now=None):
@@ -65,11 +75,12 @@ def _claim_and_queue(jobs, order, task, kind, now, limit):
 def run(stop: threading.Event, interval):
     """Dispatch every `interval` seconds until `stop` is set."""
     while not stop.is_set():
-        try:
-            dispatch()
-        except Exception:
-            # a broken tick (database restarting, broker away) must not end the loop
-            log.exception("The dispatcher could not queue due work; trying again shortly")
-        finally:
-            close_old_connections()
+        for each in (dispatch, *ALSO):
+            try:
+                each(timezone.now())
+            except Exception:
+                # a broken tick (database restarting, broker away) must not end the loop, nor
+                # one kind of work keep the others waiting
+                log.exception("The dispatcher could not queue due work; trying again shortly")
+        close_old_connections()
         stop.wait(interval)

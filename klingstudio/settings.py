@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "teams",
     "sequences",
     "simulator",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -345,6 +346,23 @@ KLING_JOB_TIME_LIMIT_MINUTES = env_int("KLING_JOB_TIME_LIMIT_MINUTES", 60, minim
 # is added by itself when no SHORTAPI_KEY is set).
 KLING_DOWNLOAD_ALLOWED_HOSTS = env_list("KLING_DOWNLOAD_ALLOWED_HOSTS", [])
 SIMULATOR_MEDIA_DIR = VAR_DIR / "simulator"
+# Webhooks (webhooks/): never sent to internal addresses, except to these hosts ("name" for any
+# port, or "name:port"), the operator's choice. Each try has KLING_WEBHOOK_TIMEOUT seconds; a try
+# that fails is tried again after each of KLING_WEBHOOK_RETRY_SECONDS in turn (Standard
+# Webhooks' schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h), then the endpoint is switched off.
+KLING_WEBHOOK_ALLOWED_HOSTS = env_list("KLING_WEBHOOK_ALLOWED_HOSTS", [])
+KLING_WEBHOOK_TIMEOUT = env_int("KLING_WEBHOOK_TIMEOUT", 10, minimum=1)
+try:
+    KLING_WEBHOOK_RETRY_SECONDS = [int(value) for value in env_list(
+        "KLING_WEBHOOK_RETRY_SECONDS", ["5", "300", "1800", "7200", "18000", "36000", "36000"])]
+except ValueError:
+    raise ImproperlyConfigured("KLING_WEBHOOK_RETRY_SECONDS must be whole seconds separated by "
+                               "commas, such as 5,300,1800.") from None
+if len(KLING_WEBHOOK_RETRY_SECONDS) > 20 or any(s < 0 for s in KLING_WEBHOOK_RETRY_SECONDS):
+    raise ImproperlyConfigured("KLING_WEBHOOK_RETRY_SECONDS must be at most 20 numbers of "
+                               "seconds, none negative.")
+# endpoints one person, or one team, may register
+KLING_WEBHOOKS_PER_OWNER = env_int("KLING_WEBHOOKS_PER_OWNER", 10, minimum=1)
 
 # E-mail, for people who ask to hear when a video finishes (jobs/notify.py). Without EMAIL_HOST
 # (or EMAIL_BACKEND) messages are printed to the worker's console instead of sent.

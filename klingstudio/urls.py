@@ -1,5 +1,5 @@
 """Root URLs: sign-in and sign-out, the spend pages, the admin, projects, the activity feed and
-notification settings, and the jobs app."""
+notification settings, webhooks, and the jobs app."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -18,6 +18,7 @@ urlpatterns = [
     path("settings/", notify.preferences, name="preferences"),
     path("settings/confirm/", notify.resend_confirmation, name="resend-confirmation"),
     path("settings/confirm/<str:token>/", notify.confirm_email, name="confirm-email"),
+    path("", include("webhooks.urls")),
     path("", include("sequences.urls")),
     path("", include("jobs.urls")),
 ]

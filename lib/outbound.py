@@ -11,7 +11,8 @@
   at a time: a watchdog shuts the connection when time is up.
 
 Hosts named in configuration (SHORTAPI_BASE_URL's host and KLING_DOWNLOAD_ALLOWED_HOSTS) skip the
-address check: they are the operator's choice, not input from outside.
+address check: they are the operator's choice, not input from outside. A caller with a list of its
+own (webhooks: KLING_WEBHOOK_ALLOWED_HOSTS) passes it as `trust` and may leave the others out.
 """
 
 import io
@@ -154,15 +155,18 @@ def _host_and_port(url):
 class Session(requests.Session):
     """A requests session whose every connection goes through the checks above."""
 
-    def __init__(self, trust=()):
-        """`trust`: base URLs whose host and port skip the address check, as configured ones do."""
+    def __init__(self, trust=(), configured=True):
+        """`trust`: base URLs whose host and port, or hosts ("name" for any port, "name:port"),
+        that skip the address check, as configured ones do. `configured=False`: only those; the
+        hosts configured for ShortAPI and downloads are checked like any other."""
         super().__init__()
         self.trust_env = settings.KLING_OUTBOUND_ENV_PROXY
         if not self.trust_env and os.environ.get("REQUESTS_CA_BUNDLE"):
             self.verify = os.environ["REQUESTS_CA_BUNDLE"]
         self.mount("http://", CheckedAdapter(is_https_proto=False))
         self.mount("https://", CheckedAdapter(is_https_proto=True))
-        self.trusted = trusted_hosts() | {_host_and_port(url) for url in trust}
+        self.trusted = (trusted_hosts() if configured else set()) | {
+            _host_and_port(entry) if "://" in entry else entry.lower() for entry in trust}
         self.trusted_adapter = TrustedAdapter()
 
     def get_adapter(self, url):
@@ -176,8 +180,9 @@ class Session(requests.Session):
         self.trusted_adapter.close()
 
 
-def send(http, method, url, *, seconds, max_bytes=1024 * 1024, **kwargs):
-    """One request, no redirects, its whole answer read within `seconds` (at most `max_bytes`).
+def send(http, method, url, *, seconds, max_bytes=1024 * 1024, cut=False, **kwargs):
+    """One request, no redirects, its whole answer read within `seconds` (at most `max_bytes`;
+    with `cut`, a longer answer is not an error: its first `max_bytes` are kept, the rest unread).
 
     Raises requests' own exceptions (`Refused` for an address the check refused, `TooSlow` when
     the deadline passed) so callers decide what each one means to them.
@@ -190,6 +195,9 @@ def send(http, method, url, *, seconds, max_bytes=1024 * 1024, **kwargs):
             body = bytearray()
             for chunk in response.iter_content(CHUNK):
                 body += chunk
+                if len(body) > max_bytes and cut:
+                    del body[max_bytes:]
+                    break
                 if len(body) > max_bytes:
                     raise requests.ConnectionError("the answer is larger than expected")
             response._content = bytes(body)

@@ -24,6 +24,7 @@ from django.utils.text import slugify
 
 from jobs import videofacts
 from jobs.models import Job
+from sequences import signals
 from teams.models import Team
 
 # An export re-encodes every frame: far longer than a ShortAPI call, so it runs on the queue of
@@ -402,6 +403,8 @@ class Export(models.Model):
                          finished_at=timezone.now())
         if won and replaced and replaced != name:
             default_storage.delete(replaced)
+        if won:
+            signals.announce_export_ready(Export, self.pk)
         return won
 
     def fail(self, reason):

@@ -73,6 +73,19 @@ def stack(browser, tmp_path_factory):
                  data={"csrfmiddlewaretoken": csrf_token(page.text), **fields,
                        "prompt": "A storm rolls in over the harbour", "takes": "1"})
     stack.draft = next(job["id"] for job in stack.jobs() if job["status"] == "draft")
+    # a webhook endpoint with a failed try to show (made directly: nothing is sent to it)
+    stack.endpoint = int(stack.manage("shell", "--no-imports", "-c", (
+        "from datetime import timedelta; from django.contrib.auth.models import User;"
+        "from django.utils import timezone;"
+        "from webhooks.models import Attempt, Delivery, Endpoint;"
+        "endpoint = Endpoint.objects.create(owner=User.objects.get(username='maya'),"
+        " url='https://hooks.example.invalid/kling', events=['export.ready']);"
+        "delivery = Delivery.objects.create(endpoint=endpoint, event='export.ready', body='{}',"
+        " next_attempt_at=timezone.now() + timedelta(days=1), attempts=1);"
+        "Attempt.objects.create(delivery=delivery, number=1, started_at=timezone.now(),"
+        " status_code=500, error='The receiver answered HTTP 500, not a 2xx success.',"
+        " answer='Internal Server Error');"
+        "print(endpoint.pk)")).stdout)
     yield stack
     stack.stop()
 
@@ -167,6 +180,8 @@ def pages(stack):
         ("compare", f"/compare/?{compare}", "[data-role=play]"),
         ("my-spend", "/spend/", "summary:text-is('Menu')"),
         ("settings", "/settings/", "main button:text-is('Save')"),
+        ("webhooks", "/settings/webhooks/", "[data-role=new-endpoint] button"),
+        ("webhook", f"/settings/webhooks/{stack.endpoint}/", "[data-role=events] button"),
         ("remix-from-file", "/remix-from-file/", "main form button"),
         ("takes-job", f"/jobs/{stack.takes[0]}/", "[data-role=download]"),
     ]

@@ -18,6 +18,7 @@ from sequences.models import Export, Sequence
 from teams.models import Project
 from tests.conftest import cleaned, image_bytes
 from tests.test_sequences import succeed
+from webhooks.models import Endpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -73,8 +74,10 @@ def world(owner, teammate, team, make_job, staff):
                   [job.pk])
     staged = staging.token_for(default_storage.save("staged/f.png",
                                                     ContentFile(cleaned(image_bytes()))), owner)
+    endpoint = Endpoint.objects.create(owner=owner, url="https://example.com/hooks",
+                                       events=["job.finished"])
     by_prefix = {"jobs/": job.pk, "drafts/": draft.pk, "projects/": project.pk,
-                 "sequences/": sequence.pk}
+                 "sequences/": sequence.pk, "settings/webhooks/": endpoint.pk}
     return {"by_prefix": by_prefix, "take": take.pk, "token": staged, "job": job}
 
 

@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 LIB = Path(__file__).resolve().parent.parent / "lib"
-APPS = {"jobs", "sequences", "spend", "teams", "simulator", "klingstudio"}
+APPS = {"jobs", "sequences", "spend", "teams", "simulator", "webhooks", "klingstudio"}
 
 
 def imported_roots(path):
