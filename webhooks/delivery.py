@@ -84,10 +84,11 @@ def attempt_once(delivery):
 
 
 def _reason(error):
-    if isinstance(error, requests.ConnectionError):
-        return "the connection was refused or dropped"
+    # an SSLError is a ConnectionError too: the narrower one first
     if isinstance(error, requests.exceptions.SSLError):
         return "its HTTPS certificate was not accepted"
+    if isinstance(error, requests.ConnectionError):
+        return "the connection was refused or dropped"
     return type(error).__name__
 
 
