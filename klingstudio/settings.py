@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "teams",
     "sequences",
     "simulator",
+    "api",
 ]
 
 MIDDLEWARE = [
