@@ -2,7 +2,7 @@
 handlers that give every failure that shape: ours, Django's 404 and oversized bodies, ninja's
 own input checks and a missing or revoked token."""
 
-from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404
 from ninja.errors import AuthenticationError, ValidationError
 
@@ -72,6 +72,7 @@ def install(api):
         return answer(request, 400, FIX_FIELDS, errors)
 
     @api.exception_handler(RequestDataTooBig)
+    @api.exception_handler(TooManyFieldsSent)
     @api.exception_handler(TooManyFilesSent)
     def too_big(request, exc):
         return answer(request, 413, "This request is too large: send at most a few images of "

@@ -9,7 +9,7 @@ which holds the budget and applies approvals, after the composer's rate limit.
 
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from api.errors import FIX_FIELDS, ApiError, form_errors
 from api.presenting import absolute, job_json
@@ -69,7 +69,7 @@ def create_job(request):
         raise ApiError(402, str(exceeded)) from None
     except submission.DraftGone:
         raise ApiError(409, submission.DRAFT_GONE) from None
-    return 201, job_json(request, job)
+    return Status(201, job_json(request, job))
 
 
 class Filters(Schema):
@@ -110,10 +110,10 @@ def get_job(request, pk: int):
 
 @router.get("/jobs/{id:pk}/video", response={401: Error, 404: Error}, url_name="job-video",
             summary="Download a job's video", openapi_extra={"responses": {
-                "200": {"description": "The video", "content": {"video/mp4": {
-                    "schema": {"type": "string", "format": "binary"}}}},
-                "206": {"description": "The byte range asked for (Range)", "content": {
-                    "video/mp4": {"schema": {"type": "string", "format": "binary"}}}},
+                # OpenAPI 3.1: raw bytes are a media type without a schema
+                "200": {"description": "The video", "content": {"video/mp4": {}}},
+                "206": {"description": "The byte range asked for (Range)",
+                        "content": {"video/mp4": {}}},
                 "302": {"description": "Not kept here yet: ShortAPI's own copy, or a "
                                        "short-lived link to the studio's bucket"},
                 "416": {"description": "A range past the end of the video"}}})

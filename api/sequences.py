@@ -1,7 +1,7 @@
 """Sequences through the API: add a finished job as a take, and start an export, by the rules
 and limits of the sequence's own page (`Sequence.refusal_to_add`, `sequences.exporting`)."""
 
-from ninja import Router
+from ninja import Router, Status
 
 from api.errors import ApiError
 from api.jobs import visible
@@ -21,8 +21,8 @@ def add_take(request, pk: int, body: TakeIn):
     if refusal := sequence.refusal_to_add(job, request.user):
         raise ApiError(409, refusal, {"job": [refusal]})
     take = sequence.add(job)
-    return 201, {"id": take.pk, "sequence": sequence.pk, "job": job.pk,
-                 "position": take.position + 1}
+    return Status(201, {"id": take.pk, "sequence": sequence.pk, "job": job.pk,
+                        "position": take.position + 1})
 
 
 @router.post("/sequences/{id:pk}/export",
@@ -38,6 +38,6 @@ def export(request, pk: int):
     if started.too_often:
         raise ApiError(429, started.too_often, headers={"Retry-After": str(started.wait)})
     export = started.export
-    return 202, {"sequence": pk, "status": export.status,
-                 "status_label": export.get_status_display(), "progress": export.progress,
-                 "queued": started.queued}
+    return Status(202, {"sequence": pk, "status": export.status,
+                        "status_label": export.get_status_display(),
+                        "progress": export.progress, "queued": started.queued})

@@ -7,7 +7,7 @@ videos are, since each one is kept on disk for a day.
 """
 
 from django.core.exceptions import ValidationError
-from ninja import Router
+from ninja import Router, Status
 
 from api.errors import FIX_FIELDS, ApiError
 from api.schemas import Error, ProjectList, Upload
@@ -40,8 +40,8 @@ def upload(request):
         picked = staging.pick(image, "", request.user)
     except ValidationError as error:
         raise ApiError(400, FIX_FIELDS, {"image": list(error.messages)}) from None
-    return 201, {"reference": staging.stage(picked, request.user),
-                 "expires_in_seconds": staging.MAX_AGE}
+    return Status(201, {"reference": staging.stage(picked, request.user),
+                        "expires_in_seconds": staging.MAX_AGE})
 
 
 @router.get("/projects", response={200: ProjectList, 401: Error}, tags=["projects"],

@@ -4,7 +4,8 @@ Callback tokens, signed image links and staged-upload tokens are path segments; 
 them can act on a job or see an image. A personal API token travels in a header, but a tool may
 also put one into a URL or an error, so anything shaped like one is cut too (its visible prefix
 stays). Every log handler filters its records through `RedactTokens`, and gunicorn's access log
-writes through `redact` too (klingstudio/gunicorn.py). This module imports nothing from Django, so the logging configuration can load it first.
+writes through `redact` too (klingstudio/gunicorn.py). This module imports nothing from Django,
+so the logging configuration can load it first.
 """
 
 import logging
