@@ -4,7 +4,7 @@ own input checks and a missing or revoked token."""
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from api.tokens import Refused
 
@@ -55,6 +55,13 @@ def install(api):
     def unauthenticated(request, exc):
         return answer(request, 401, "This request needs an API token.",
                       headers={"WWW-Authenticate": "Bearer"})
+
+    @api.exception_handler(HttpError)
+    def http_error(request, exc):
+        message = str(exc)
+        if message == "Cannot parse request body":
+            message = "The request's body is not JSON Kling Studio can read: send a JSON object."
+        return answer(request, exc.status_code, message)
 
     @api.exception_handler(Http404)
     def not_found(request, exc):
