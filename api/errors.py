@@ -69,7 +69,7 @@ def install(api):
 
     @api.exception_handler(ValidationError)
     def invalid(request, exc):
-        errors = {}
+        errors: dict[str, list[str]] = {}
         for error in exc.errors:
             # ("query", "limit") or ("body", "payload", "job"): the field is the last part
             where = [str(part) for part in error.get("loc", ()) if part not in ("body", "query",

@@ -27,7 +27,7 @@ REFUSALS = {400: Error, 401: Error, 404: Error}
 
 def _compose_body():
     """The composer's fields, as the OpenAPI document's multipart body."""
-    fields = {}
+    fields: dict[str, dict[str, object]] = {}
     for name, field in ComposeForm.base_fields.items():
         kind = ({"type": "string", "format": "binary"} if name in ("start_frame", "end_frame")
                 else {"type": "string"})
