@@ -89,6 +89,12 @@ def compose(request):
 
 def too_often(request):
     """Why this person (or address) may not send another video just now, or ""."""
+    return compose_wait(request)[0]
+
+
+def compose_wait(request, kept=", and everything you entered is kept below"):
+    """(why this person or address may not send another video just now, seconds until they
+    may), or ("", 0). Counts this request against both limits. The API says no `kept`."""
     person, address = limits.compose_limits()
     for limit, key, who in ((person, request.user.pk, "You have"),
                             (address, ratelimit.client_ip(request), "People at your address have")):
@@ -96,9 +102,8 @@ def too_often(request):
             minutes = max(1, round(wait / 60))
             return (f"{who} sent {limit.count} videos in the last {limit.window}, the most Kling "
                     f"Studio takes in that time. Try again in {minutes} minute"
-                    f"{'s' if minutes != 1 else ''}: nothing was sent or charged, and everything "
-                    "you entered is kept below.")
-    return ""
+                    f"{'s' if minutes != 1 else ''}: nothing was sent or charged{kept}.", wait)
+    return "", 0
 
 
 @require_GET
@@ -144,10 +149,7 @@ def job_star(request, pk):
     goes back to the page it came from otherwise."""
     job = visible_job(request, pk)
     starred = request.POST.get("starred", "1") == "1"
-    if starred:
-        Star.objects.get_or_create(person=request.user, job=job)
-    else:
-        Star.objects.filter(person=request.user, job=job).delete()
+    Star.mark(request.user, job, starred)
     if request.headers.get("Accept", "").startswith("application/json"):
         return JsonResponse({"starred": starred})
     return redirect(back(request, job.get_absolute_url()))

@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "sequences",
     "simulator",
     "webhooks",
+    "api",
 ]
 
 MIDDLEWARE = [

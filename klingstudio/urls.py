@@ -1,10 +1,12 @@
 """Root URLs: sign-in and sign-out, the spend pages, the admin, projects, the activity feed and
-notification settings, webhooks, and the jobs app."""
+notification settings with API tokens and webhooks, the JSON API under /api/v1/, and the jobs
+app."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from api.main import api
 from jobs import notify
 
 urlpatterns = [
@@ -19,6 +21,8 @@ urlpatterns = [
     path("settings/confirm/", notify.resend_confirmation, name="resend-confirmation"),
     path("settings/confirm/<str:token>/", notify.confirm_email, name="confirm-email"),
     path("", include("webhooks.urls")),
+    path("", include("api.urls")),
+    path("api/v1/", api.urls),
     path("", include("sequences.urls")),
     path("", include("jobs.urls")),
 ]

@@ -2,9 +2,10 @@
 
 The web server refuses a request larger than KLING_MAX_REQUEST_MB before anything reads its body:
 a submission carries at most a few images of 10 MB, and nobody should be able to make the server
-spool gigabytes to disk.
+spool gigabytes to disk. The API (/api/) is told so in its own JSON shape, the pages in a page.
 """
 
+import json
 import os
 
 from django.conf import settings
@@ -20,6 +21,8 @@ TOO_LARGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 be up to 10 MB, and together they must stay under {limit} MB. Nothing was sent or charged.</p>
 <p>Go back, choose smaller images (a JPG of a few MB is plenty for Kling), and send it again.</p>
 <p><a href="{back}">Back</a></p></body></html>"""
+TOO_LARGE_API = ("This request is {size} MB; Kling Studio takes at most {limit} MB at a time (each "
+                 "image up to 10 MB). Nothing was sent or charged: send smaller images.")
 
 
 def limit_request_size(app, limit_bytes):
@@ -30,10 +33,15 @@ def limit_request_size(app, limit_bytes):
             length = 0
         if length <= limit_bytes:
             return app(environ, start_response)
-        body = TOO_LARGE.format(size=f"{length / 2**20:.0f}", limit=limit_bytes // 2**20,
-                                back=escape(environ.get("PATH_INFO", "/"))).encode()
+        size, limit = f"{length / 2**20:.0f}", limit_bytes // 2**20
+        if environ.get("PATH_INFO", "").startswith("/api/"):
+            kind, body = "application/json", json.dumps({"message": TOO_LARGE_API.format(
+                size=size, limit=limit), "errors": {}}).encode()
+        else:
+            kind, body = "text/html; charset=utf-8", TOO_LARGE.format(
+                size=size, limit=limit, back=escape(environ.get("PATH_INFO", "/"))).encode()
         # the body is never read: the server closes the connection after this answer
-        start_response("413 Content Too Large", [("Content-Type", "text/html; charset=utf-8"),
+        start_response("413 Content Too Large", [("Content-Type", kind),
                                                  ("Content-Length", str(len(body))),
                                                  ("Connection", "close")])
         return [body]

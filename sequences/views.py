@@ -9,11 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from jobs import limits
 from jobs.models import Job
 from jobs.views import back
-from lib import media, ratelimit
-from sequences import tasks
+from lib import media
+from sequences import exporting
 from sequences.forms import NEW, AddForm, RenameForm, SequenceForm, TrimForm
 from sequences.models import Export, Sequence, SequenceTake
 
@@ -146,22 +145,14 @@ def delete_sequence(request, pk):
 def export_sequence(request, pk):
     """Check the sequence, then queue its export unless one is already on its way."""
     sequence = open_sequence(request, pk)
-    problems, take_problems = sequence.export_problems(sequence.takes_in_order(), request.user)
-    if problems or take_problems:
-        problems = problems or ["Some takes cannot be exported yet: see what is said beside "
-                                "them."]
+    started = exporting.start(sequence, request.user)
+    if started.problems:
         return render(request, "sequences/detail.html",
-                      detail_context(request, sequence, problems=problems,
-                                     take_problems=take_problems), status=400)
-    if wait := ratelimit.wait_for(limits.export_limit(), request.user.pk):
-        messages.error(request, f"You have asked for {limits.export_limit().count} exports in the "
-                                f"last hour, as many as one person may. Export again in "
-                                f"{wait // 60 + 1} minutes.")
-        return redirect(f"{sequence.get_absolute_url()}#export")
-    export, queued = Export.request(sequence, request.user)
-    if queued:
-        tasks.enqueue_export(export)
-    else:
+                      detail_context(request, sequence, problems=started.problems,
+                                     take_problems=started.take_problems), status=400)
+    if started.too_often:
+        messages.error(request, started.too_often)
+    elif not started.queued:
         messages.info(request, "This sequence is already being exported: its progress is below.")
     return redirect(f"{sequence.get_absolute_url()}#export")
 

@@ -41,8 +41,8 @@ TARGETS = """selector => Array.from(document.querySelectorAll(selector)).flatMap
 
 @pytest.fixture(scope="module")
 def stack(browser, tmp_path_factory):
-    """A team's project with two finished takes in it, a sequence of them and a draft, and
-    budgets for the person and the team, so that every page has something to show."""
+    """A team's project with two finished takes in it, a sequence of them and a draft, budgets
+    for the person and the team, and an API token, so that every page has something to show."""
     stack = Stack(tmp_path_factory.mktemp("phone-stack"), "embedded", callbacks=True).start()
     stack.project = int(stack.manage("shell", "--no-imports", "-c", (
         "from django.contrib.auth.models import User; from teams.models import Project, Team;"
@@ -51,6 +51,7 @@ def stack(browser, tmp_path_factory):
         "team.members.set(User.objects.filter(username__in=['maya', 'noah']));"
         "Budget.objects.create(team=team, amount='40');"
         "Budget.objects.create(user=User.objects.get(username='maya'), amount='25');"
+        "from api import tokens; tokens.issue(User.objects.get(username='maya'), 'Render script');"
         f"print(Project.objects.create(name='{PROJECT}', team=team).pk)")).stdout)
     session = stack.session("maya")
     fields = {"model": catalogue.DEFAULT_MODEL, "mode": "pro", "duration": "5",
@@ -182,6 +183,7 @@ def pages(stack):
         ("settings", "/settings/", "main button:text-is('Save')"),
         ("webhooks", "/settings/webhooks/", "[data-role=new-endpoint] button"),
         ("webhook", f"/settings/webhooks/{stack.endpoint}/", "[data-role=events] button"),
+        ("api-tokens", "/settings/tokens/", "[data-role=new-token-form] button"),
         ("remix-from-file", "/remix-from-file/", "main form button"),
         ("takes-job", f"/jobs/{stack.takes[0]}/", "[data-role=download]"),
     ]

@@ -1,7 +1,8 @@
 """Odd input answers 400 or 404 with words, never 500: every URL of ours is asked, as a person
 with data of their own and as staff, with every query parameter and every form field the pages
 offer set to long digits, NaN and Infinity, negative and huge numbers, non-ASCII digits and
-empty values, in the path where a number goes, in keyset cursors and in a Range header."""
+empty values, in the path where a number goes, in keyset cursors and in a Range header. The
+API's URLs are asked with a token, as a tool would."""
 
 import re
 from html.parser import HTMLParser
@@ -12,6 +13,7 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from api import tokens
 from jobs import staging
 from jobs.models import Job
 from sequences.models import Export, Sequence
@@ -72,12 +74,15 @@ def world(owner, teammate, team, make_job, staff):
     export.start()
     export.finish(default_storage.save("exports/reel.mp4", ContentFile(b"\0" * 2048)), 2,
                   [job.pk])
+    token, _ = tokens.issue(owner, "Render script")
     staged = staging.token_for(default_storage.save("staged/f.png",
                                                     ContentFile(cleaned(image_bytes()))), owner)
     endpoint = Endpoint.objects.create(owner=owner, url="https://example.com/hooks",
                                        events=["job.finished"])
     by_prefix = {"jobs/": job.pk, "drafts/": draft.pk, "projects/": project.pk,
-                 "sequences/": sequence.pk, "settings/webhooks/": endpoint.pk}
+                 "sequences/": sequence.pk, "settings/webhooks/": endpoint.pk,
+                 "api/v1/jobs/": job.pk, "api/v1/sequences/": sequence.pk,
+                 "settings/tokens/": token.pk}
     return {"by_prefix": by_prefix, "take": take.pk, "token": staged, "job": job}
 
 
@@ -108,9 +113,12 @@ def ask(client, method, url, **extra):
 
 
 def test_no_url_answers_odd_input_with_a_server_error(world, owner, staff):
-    person, admin = Client(), Client()
+    # the pages read the session, the API (/api/v1/) the token: each client carries both
+    person, admin = (Client(HTTP_AUTHORIZATION=f"Bearer {tokens.issue(user, 'Fuzz')[1]}")
+                     for user in (owner, staff))
     person.force_login(owner)
     admin.force_login(staff)
+    assert person.get("/api/v1/jobs").status_code == 200, "the API is asked as the person"
     patterns = sorted(our_patterns(), key=lambda item: "delete" in item[0])
     urls = [(name, concrete(route, world)) for name, route in patterns]
 

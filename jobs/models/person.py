@@ -18,6 +18,14 @@ class Star(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["person", "job"], name="one_star_per_job")]
 
+    @classmethod
+    def mark(cls, person, job, starred=True):
+        """Star `job` (one `person` may see) for them, or take their star away."""
+        if starred:
+            cls.objects.get_or_create(person=person, job=job)
+        else:
+            cls.objects.filter(person=person, job=job).delete()
+
 
 class SearchWord(models.Model):
     """One word of a job's title or prompt (jobs/search.py): a search looks words up through the
