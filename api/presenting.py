@@ -1,5 +1,6 @@
-"""A job as the API shows it, and absolute links: through PUBLIC_BASE_URL when the studio knows
-its public address (as e-mails do), else the address the request came to."""
+"""A job as the API shows it (and as webhooks tell of it), and absolute links: through
+PUBLIC_BASE_URL when the studio knows its public address (as e-mails do), else the address the
+request came to."""
 
 from django.conf import settings
 from django.urls import reverse
@@ -12,7 +13,8 @@ EXPLAINED = (Job.Status.FAILED, Job.Status.UNKNOWN, Job.Status.STOPPED)
 
 
 def absolute(request, path):
-    if settings.PUBLIC_BASE_URL:
+    """`path` as a link; `request` None (a webhook, made by a worker): PUBLIC_BASE_URL's."""
+    if settings.PUBLIC_BASE_URL or request is None:
         return settings.PUBLIC_BASE_URL + path
     return request.build_absolute_uri(path)
 

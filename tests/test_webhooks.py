@@ -27,6 +27,7 @@ from jobs.signals import approval_decided, approval_needed, job_finished
 from lib import standard_webhooks
 from sequences.models import Export, Sequence
 from teams.models import Project
+from tests.api_client import api_as
 from tests.test_sequences import succeed
 from webhooks import delivery, dispatch
 from webhooks.models import QUEUED_LOST_AFTER, Attempt, Delivery, Endpoint, in_flight
@@ -416,10 +417,14 @@ def test_a_finished_job_is_sent_to_its_owners_and_its_teams_endpoints(listeners,
     assert message["type"] == "job.finished"
     assert message["data"] == {
         "id": job.pk, "title": "Harbour at dawn", "status": "succeeded",
-        "model": job.model_id, "mode": "pro", "duration": 5, "estimate": str(job.estimate),
+        "status_label": "Succeeded", "model": job.model_id, "mode": "pro", "duration": 5,
+        "takes": 1, "take_number": 1, "prompt": job.prompt, "estimate": str(job.estimate),
         "cost": "0.450", "project": listeners["project"].pk, "error": "",
+        "created_at": job.created_at.isoformat()[:23] + "Z", "finished_at": None,
         "url": f"https://studio.example.com/jobs/{job.pk}/",
         "video_url": f"https://studio.example.com/api/v1/jobs/{job.pk}/video"}
+    # the job as the API shows it to its owner
+    assert message["data"] == api_as(job.owner).get(f"/api/v1/jobs/{job.pk}").json()
 
 
 def test_a_failed_job_outside_a_team_is_sent_only_to_its_owners_endpoints(listeners, make_job):

@@ -12,9 +12,11 @@ team whose project it is in, that are switched on and subscribed to the event.
 import json
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
 from django.utils import timezone
 
+from api import presenting
 from jobs.models import Job
 from webhooks.models import TEST_EVENT, Delivery, Endpoint
 
@@ -24,7 +26,7 @@ S = Job.Status
 def body(event, data, now=None):
     """The message: {"type", "timestamp", "data"}, as Standard Webhooks suggests."""
     return json.dumps({"type": event, "timestamp": (now or timezone.now()).isoformat(),
-                       "data": data}, separators=(",", ":"))
+                       "data": data}, separators=(",", ":"), cls=DjangoJSONEncoder)
 
 
 def _link(path):
@@ -32,13 +34,9 @@ def _link(path):
 
 
 def job_data(job):
-    return {
-        "id": job.pk, "title": job.display_title, "status": job.status,
-        "model": job.model_id, "mode": job.mode, "duration": job.duration,
-        "estimate": str(job.estimate), "cost": str(job.cost), "project": job.project_id,
-        "error": job.error, "url": _link(job.get_absolute_url()),
-        "video_url": _link(f"/api/v1/jobs/{job.pk}/video") if job.video else None,
-    }
+    """The job as the API shows it (`GET /api/v1/jobs/<id>`): its video URL downloads with a
+    token of the person's."""
+    return presenting.job_json(None, job)
 
 
 def endpoints_for(event, person_id, team_id):
