@@ -31,6 +31,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q, Sum
+from django.utils.text import capfirst
 
 from jobs import catalogue, tasks
 from jobs.models import Job
@@ -160,7 +161,7 @@ def waiting_message(job):
     return " ".join(filter(None, [
         "This video waits for approval: nothing is sent to Kling and nothing is charged yet.",
         rules_in_words(job.project),
-        f"{who_approves(job)[0].upper()}{who_approves(job)[1:]} can approve it; its estimate "
+        f"{capfirst(who_approves(job))} can approve it; its estimate "
         "is held against the budget meanwhile. You will be told on this page, in the activity "
         "of every page, and by e-mail if you asked for finish e-mails."]))
 
@@ -169,11 +170,11 @@ def after_approval(job):
     """The owner's standing (and the team's) if the submission were released now: what an
     approver sees as the budget after it, as (label, left or None) pairs."""
     total = total_of(job)
-    rows = [("Owner's budget", _left_after(budgets.standing(job.owner,
-                                                             holding=budgets.RELEASED), total))]
+    own = budgets.standing(job.owner, holding=budgets.RELEASED)
+    rows = [(f"{job.owner.get_username()}'s budget", _left_after(own, total))]
     if job.project is not None and job.project.team_id is not None:
         shared = budgets.team_standing(job.project.team, holding=budgets.RELEASED)
-        rows.append((f"{job.project.team.name}'s budget", _left_after(shared, total)))
+        rows.append((f"the team {job.project.team.name}'s", _left_after(shared, total)))
     return rows
 
 

@@ -220,10 +220,10 @@ def test_a_teams_approver_sees_their_teams_waiting_jobs_with_what_they_need_to_d
         waiting, approver):
     page = signed_in(approver).get(reverse("approvals"))
     assert page.status_code == 200
-    text = page.content.decode()
+    text = html.unescape(page.content.decode())
     assert f'data-approval="{waiting.pk}"' in text
     assert "olivia" in text and "Kling 2.6" in text and "$0.60" in text
-    assert "$9.40 left" in text  # the team's budget after it
+    assert "the team Harbour crew's has $9.40 left" in text  # its budget after it
     assert reverse("job-poster", args=[waiting.pk]) in text
     assert waiting.prompt in text
     # and may see its frames

@@ -65,6 +65,7 @@ def world(owner, teammate, team, make_job, staff):
     project = Project.objects.create(name="Harbour film", team=team)
     job = succeed(make_job(project=project, title="Harbour at dawn"))
     draft = make_job(status=Job.Status.DRAFT)
+    waiting = make_job(status=Job.Status.WAITING, project=project)
     sequence = Sequence.objects.create(name="Reel", owner=owner)
     take = sequence.add(job)
     export, _ = Export.request(sequence, owner)
@@ -74,7 +75,7 @@ def world(owner, teammate, team, make_job, staff):
     staged = staging.token_for(default_storage.save("staged/f.png",
                                                     ContentFile(cleaned(image_bytes()))), owner)
     by_prefix = {"jobs/": job.pk, "drafts/": draft.pk, "projects/": project.pk,
-                 "sequences/": sequence.pk}
+                 "sequences/": sequence.pk, "approvals/": waiting.pk}
     return {"by_prefix": by_prefix, "take": take.pk, "token": staged, "job": job}
 
 

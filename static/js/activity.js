@@ -1,8 +1,8 @@
 // Every signed-in page follows its person's jobs: the tab title counts those running, and the
 // browser's notification (once the person allows it) says when one finishes or fails, or when
-// an approver approved or declined one that waited. The
-// server's clock decides what is new: each poll asks for what finished since the last answer's
-// `now`, so nothing that finished before the page opened is announced.
+// an approver approved or declined one that waited. The server's clock decides what is new:
+// each poll asks for what finished or was decided since the last answer's `now`, so nothing
+// from before the page opened is announced.
 (function () {
   "use strict";
   const url = document.body.dataset.activityUrl;
