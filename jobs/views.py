@@ -93,7 +93,7 @@ def compose(request):
                     form.add_error(None, submission.DRAFT_GONE)
                 else:
                     if job.status == Job.Status.WAITING:
-                        messages.info(request, approvals.waiting_message(job))
+                        messages.info(request, approvals.SENT_FOR_APPROVAL)
                     return redirect(job)
         form.stage_frames()
     else:

@@ -157,6 +157,10 @@ def rules_in_words(project):
     return f"Here {' and '.join(asks)} is approved before it is sent."
 
 
+SENT_FOR_APPROVAL = ("Sent for approval, not to Kling yet: nothing is charged unless an "
+                     "approver says yes. This page tells you who can, and what they decide.")
+
+
 def waiting_message(job):
     return " ".join(filter(None, [
         "This video waits for approval: nothing is sent to Kling and nothing is charged yet.",

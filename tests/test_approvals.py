@@ -138,8 +138,12 @@ def test_a_waiting_job_counts_against_the_budget_so_a_second_submission_cannot_o
 
 def test_the_composer_and_the_job_page_say_plainly_that_it_waits_and_who_approves(
         owner, approver, crew_rule, project, enqueued):
-    response = send(owner, project, takes=2)
-    page = signed_in(owner).get(response.url).content.decode()
+    client = signed_in(owner)
+    response = client.post(reverse("compose"), {
+        **composer_post(model=KLING_26, duration=5, takes="2"), "project": str(project.pk)})
+    page = client.get(response.url).content.decode()
+    assert "Sent for approval, not to Kling yet: nothing is charged unless an approver says yes." \
+        in page
     assert "This video waits for approval: nothing is sent to Kling and nothing is charged "\
            "yet." in page
     assert "Here every submission over $0.50 is approved before it is sent." in page
