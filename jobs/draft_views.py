@@ -10,6 +10,7 @@ project.
 
 from django.contrib import messages
 from django.db import transaction
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -17,6 +18,7 @@ from jobs import continuing, recipes, submission
 from jobs.forms import ComposeForm
 from jobs.models import Job
 from jobs.views import composer, visible_job
+from spend.models import Decision
 
 
 def own_draft(request, pk):
@@ -25,8 +27,9 @@ def own_draft(request, pk):
 
 @require_GET
 def drafts(request):
+    declines = Decision.objects.filter(approved=False).select_related("approver")
     drafts = (Job.objects.owned_by(request.user).drafts().order_by("-updated_at")
-              .prefetch_related("shots", "elements"))
+              .prefetch_related("shots", "elements", Prefetch("decisions", declines)))
     return render(request, "jobs/drafts.html",
                   {"drafts": drafts, "recipe_form": recipes.RecipeFileForm()})
 

@@ -1,13 +1,14 @@
-"""Telling people their jobs finished: the activity feed every signed-in page polls (a count for
-the tab title, and recent finishes for the browser's notifications), the page where a person
-chooses to be e-mailed, and that e-mail.
+"""Telling people their jobs finished, or that an approver decided on one that waited: the
+activity feed every signed-in page polls (a count for the tab title, and recent finishes and
+decisions for the browser's notifications), the page where a person chooses to be e-mailed, and
+those e-mails.
 
 E-mail goes only to an address its owner confirmed by following a link sent to it: otherwise
 anyone with an account could have the studio mail a stranger, with a subject (a job's title)
 of their choosing. The link is signed, names the person and the address, and lasts three days.
 
-The e-mail is queued by a receiver of `jobs.signals.job_finished`, so only after the finishing
-move is committed, and sent by a worker: a slow mail server never holds up a request or a poll.
+The e-mail is queued by a receiver of `jobs.signals.job_finished` (or `approval_decided`), so
+only after the move is committed, and sent by a worker: a slow mail server never holds up a request or a poll.
 """
 
 import logging
@@ -31,6 +32,7 @@ from django_q.tasks import async_task
 from jobs import catalogue
 from lib import ratelimit
 from jobs.models import Job, Preferences
+from spend.models import Decision
 
 log = logging.getLogger(__name__)
 
@@ -65,17 +67,23 @@ def activity(request):
     now = timezone.now()
     mine = Job.objects.owned_by(request.user)
     since = parse_since(request.GET.get("since", ""))
-    finished = []
+    finished, decided = [], []
     if since is not None:
         since = max(since, now - SINCE_AT_MOST)
         finished = (mine.filter(status__in=S.terminal(), finished_at__gt=since)
                     .order_by("-finished_at", "-id")[:RECENT_FINISHES])
+        decided = (Decision.objects.filter(requester=request.user, decided_at__gt=since)
+                   .order_by("-decided_at", "-id")[:RECENT_FINISHES])
     return JsonResponse({
         "running": mine.filter(status__in=RUNNING).count(),
         "finished": [{"id": job.pk, "title": job.display_title, "status": job.status,
                       "label": job.status_label, "url": job.get_absolute_url(),
                       "error": job.error if job.status == S.FAILED else ""}
                      for job in finished],
+        "decided": [{"id": decision.job_id, "title": decision.title,
+                     "approved": decision.approved, "note": decision.note,
+                     "url": reverse("job-detail", args=[decision.job_id]) if decision.job_id
+                     else ""} for decision in decided],
         "now": now.isoformat(),
     })
 
@@ -233,3 +241,42 @@ def send_finished_email(job_id):
         subject, body = finished_email(job)
         send_mail(subject, body, None, [address])
         log.info("E-mailed the owner of job %s that it %s", job.pk, job.status)
+
+
+def queue_decision_email(sender, pk, approved, note, **kwargs):
+    """Receiver of `approval_decided`: queue the e-mail if the job's owner wants e-mail."""
+    job = Job.objects.select_related("owner").filter(pk=pk).first()
+    if job is not None and recipient(job):
+        async_task(send_decision_email, pk, approved, note, task_name=f"decision-email-{pk}")
+
+
+def decision_email(job, approved, note):
+    """The subject and body of the e-mail about an approver's decision."""
+    title = " ".join(job.display_title.split())
+    if approved:
+        subject = f'Your video "{title}" is approved'
+        outcome = "Your video was approved and is on its way to Kling:"
+    else:
+        subject = f'Your video "{title}" was declined'
+        outcome = ("Your video was declined. It is a draft again: nothing was charged. Edit it "
+                   "and send it again when it is ready:")
+    lines = [outcome, absolute(job.get_absolute_url())]
+    if note:
+        lines += ["", f"The approver's note: {note}"]
+    lines += ["", "You get this e-mail because you asked Kling Studio for e-mail about your "
+              "videos. To stop it, untick the box in your settings:",
+              absolute(reverse("preferences"))]
+    return subject, "\n".join(lines)
+
+
+def send_decision_email(job_id, approved, note):
+    """Task: e-mail a job's owner the approver's decision, if they (still) want e-mail."""
+    job = Job.objects.select_related("owner").filter(pk=job_id).first()
+    if job is None:
+        return
+    address = recipient(job)
+    if address:
+        subject, body = decision_email(job, approved, note)
+        send_mail(subject, body, None, [address])
+        log.info("E-mailed the owner of job %s that it was %s", job.pk,
+                 "approved" if approved else "declined")

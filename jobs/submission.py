@@ -4,7 +4,9 @@ The composer's form only checks input; it hands over a `Request` (the catalogue'
 the images that passed their checks, the project, the title, the number of takes and the job it
 continues). `send` then, in one transaction: holds the total of every take against the person's
 budget (and their team's, for a team project), writes the jobs (or turns the draft being edited
-into the first take), keeps their search words, and queues one task per job once that commits.
+into the first take), keeps their search words, and queues one task per job once that commits;
+or, when a rule of `spend.approvals` says the submission needs an approver's word first, writes
+them waiting (still held) and queues nothing.
 `keep_draft` writes a draft the same way, without holding or sending anything.
 """
 
@@ -20,7 +22,7 @@ from django.http import Http404
 from jobs import catalogue, images, search, staging, tasks
 from jobs.models import Element, ElementReference, Job, Shot
 from jobs.models.job import title_from
-from spend import budgets
+from spend import approvals, budgets
 
 MAX_TAKES = 4
 DRAFT_GONE = ("This draft was already submitted or deleted, so it cannot be changed. Sending "
@@ -68,15 +70,21 @@ class Request:
 
 
 def send(person, request, draft=None):
-    """Hold the money, write the jobs and queue them; the first take is returned. Raises
+    """Hold the money, write the jobs and queue them (or let them wait for an approver: the
+    first take's status says which); the first take is returned. Raises
     budgets.BudgetExceeded (nothing written) or DraftGone."""
     with transaction.atomic():
         budgets.hold(person, request.total, project=request.project, takes=request.takes)
-        first = _write(person, request, draft, Job.Status.QUEUED)
+        waits = approvals.reason_to_wait(person, request.project, request.total)
+        first = _write(person, request, draft,
+                       Job.Status.WAITING if waits else Job.Status.QUEUED)
         takes = [first] + _copies(first, request.takes)
         search.index_many(takes)
-        for job in takes:
-            tasks.enqueue_submission(job)
+        if waits:
+            approvals.announce_waiting(first)
+        else:
+            for job in takes:
+                tasks.enqueue_submission(job)
     return first
 
 
@@ -120,7 +128,8 @@ def _write(person, request, draft, status):
             Job.objects.filter(pk=job.pk).update(take_group=job.take_group, take_number=1)
         unused = reusable - job.image_names()
         on_commit(lambda: [default_storage.delete(name) for name in unused])
-        if status == Job.Status.QUEUED and not job.submit_draft():
+        sent = {Job.Status.QUEUED: job.submit_draft, Job.Status.WAITING: job.wait_for_approval}
+        if status in sent and not sent[status]():
             raise DraftGone(DRAFT_GONE)
     return job
 

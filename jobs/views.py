@@ -10,6 +10,7 @@ admin).
 import hmac
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,9 +27,11 @@ from jobs.forms import ComposeForm, TitleForm
 from jobs.models import Element, Job, Star
 from jobs.staging import staged_name
 from lib import media, ratelimit
-from spend import budgets
+from spend import approvals, budgets
 
 GALLERY_PAGE_SIZE = 12
+# a job declined and sent again many times lists its latest decisions
+DECISIONS_SHOWN = 10
 
 
 def own_job(request, pk):
@@ -37,6 +40,17 @@ def own_job(request, pk):
 
 def visible_job(request, pk):
     return get_object_or_404(Job.objects.visible_to(request.user), pk=pk)
+
+
+def framed_job(request, pk):
+    """A job whose start frame and poster this person may see: one they may see anyway, or one
+    waiting for their approval (spend.approvals)."""
+    job = Job.objects.visible_to(request.user).filter(pk=pk).first()
+    if job is None:
+        job = Job.objects.filter(pk=pk, status=Job.Status.WAITING).first()
+        if job is None or not approvals.may_see_frames(request.user, job):
+            raise Http404("No such job")
+    return job
 
 
 def image_response(request, name, max_age=3600, presign=True):
@@ -78,6 +92,8 @@ def compose(request):
                 except submission.DraftGone:
                     form.add_error(None, submission.DRAFT_GONE)
                 else:
+                    if job.status == Job.Status.WAITING:
+                        messages.info(request, approvals.SENT_FOR_APPROVAL)
                     return redirect(job)
         form.stage_frames()
     else:
@@ -127,6 +143,11 @@ def detail_context(request, job, title_form=None):
             "recipe_form": recipes.RecipeFileForm(),
             "compare_ids": [take.pk for take in finished] if len(finished) > 1 else [],
             "starred": Star.objects.filter(person=request.user, job=job).exists(),
+            "waiting_message": (approvals.waiting_message(job)
+                                if job.status == Job.Status.WAITING else ""),
+            "may_decide": job.status == Job.Status.WAITING and approvals.may_decide(
+                request.user, approvals.first_take(job)),
+            "decisions": list(approvals.decisions_on(job)[:DECISIONS_SHOWN]),
             "chosen": job.project is not None and job.project.chosen_take_id == job.pk,
             "title_form": title_form or (TitleForm(instance=job)
                                          if job.is_owned_by(request.user) else None)}
@@ -188,14 +209,14 @@ def job_frame(request, pk, which):
     frame = {"start": "start_frame", "end": "end_frame"}.get(which)
     if frame is None:
         raise Http404("No such frame")
-    job = visible_job(request, pk)
+    job = framed_job(request, pk)
     # a draft's frames change as it is edited; a sent job's never do
     return image_response(request, getattr(job, frame).name, max_age=0 if job.is_draft else 3600)
 
 
 @require_GET
 def job_poster(request, pk):
-    job = visible_job(request, pk)
+    job = framed_job(request, pk)
     if not job.poster and job.start_frame:
         job.make_poster()
     return image_response(request, job.poster.name, max_age=0 if job.is_draft else 3600)

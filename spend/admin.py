@@ -1,10 +1,10 @@
-"""Admin pages for the ledger (read-only: money history is never edited by hand) and budgets
-(a person's, a team's, or the default)."""
+"""Admin pages for the ledger and approval decisions (read-only: money history is never edited
+by hand) and budgets (a person's, a team's, or the default, with their approval rules)."""
 
 from django.contrib import admin
 
 from jobs import catalogue
-from spend.models import Budget, Discrepancy, LedgerEntry
+from spend.models import Budget, Decision, Discrepancy, LedgerEntry
 
 
 class ModelFilter(admin.SimpleListFilter):
@@ -56,7 +56,14 @@ class ScopeFilter(admin.SimpleListFilter):
 
 @admin.register(Budget)
 class BudgetAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "user", "team", "amount"]
+    list_display = ["__str__", "user", "team", "amount", "approve_over", "approve_past_percent"]
+    fieldsets = [(None, {"fields": ["user", "team", "amount"]}),
+                 ("Approval (a team's budget or the default only)", {
+                     "fields": ["approve_over", "approve_past_percent"],
+                     "description": "Submissions these rules catch wait for an approver (the "
+                                    "team's approvers, or staff) before they are sent. A team's "
+                                    "rules apply to its projects' jobs; the default's to every "
+                                    "other job, measured against its owner's own budget."})]
     list_filter = [ScopeFilter, ("team", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["user__username", "team__name"]
     autocomplete_fields = ["user", "team"]
@@ -74,4 +81,23 @@ class DiscrepancyAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Decision)
+class DecisionAdmin(admin.ModelAdmin):
+    list_display = ["decided_at", "approved", "approver", "requester", "job", "title", "takes",
+                    "estimate", "note"]
+    list_filter = ["approved", "decided_at"]
+    search_fields = ["approver__username", "requester__username", "job__id", "title"]
+    list_select_related = ["approver", "requester", "job"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

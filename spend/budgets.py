@@ -4,8 +4,9 @@ yet, and the check that refuses a submission that would go past either limit.
 Spending is the ledger's entries that count in the period (`counts_at`: a refund or correction
 counts where the charge it adjusts does), read from the daily totals kept with them; a team's
 spending is that of the jobs in its projects, whoever made them. A job whose charge is still
-unknown (queued, sending, outcome unknown) holds its estimate until ShortAPI charges it (the
-charge then counts instead) or it ends without a charge. A job in a team's project counts
+unknown (queued, sending, outcome unknown), and one waiting for an approver (spend/approvals.py), holds its
+estimate until ShortAPI charges it (the charge then counts instead) or it ends without a charge
+(or is declined: a draft holds nothing). A job in a team's project counts
 against both its owner's budget and the team's.
 
 The check and the new job rows happen in one transaction that first locks the person's user row
@@ -31,7 +32,8 @@ from spend.reports import DateRange
 from teams.models import Team
 
 # Jobs whose charge may still come: their estimate is held against the budget.
-HOLDING = (Job.Status.QUEUED, Job.Status.SUBMITTING, Job.Status.UNKNOWN)
+RELEASED = (Job.Status.QUEUED, Job.Status.SUBMITTING, Job.Status.UNKNOWN)
+HOLDING = RELEASED + (Job.Status.WAITING,)
 
 
 def period_bounds(now=None):
@@ -99,16 +101,17 @@ def not_final(jobs, limit=50):
     return sorted(held + overdue, key=lambda job: (job.created_at, job.pk), reverse=True)[:limit]
 
 
-def standing(user, now=None):
-    return standings([user], now)[user.pk]
+def standing(user, now=None, holding=HOLDING):
+    return standings([user], now, holding)[user.pk]
 
 
-def standings(users, now=None):
-    """Each person's standing this period, by id, in three queries however many people."""
+def standings(users, now=None, holding=HOLDING):
+    """Each person's standing this period, by id, in three queries however many people.
+    `holding`: the statuses whose estimates count as held (an approval counts only RELEASED)."""
     start, end = period_bounds(now)
     ids = [user.pk for user in users]
     spent = dict(_spent(DailySpend.objects.filter(user__in=ids), "user", start, end))
-    held = dict(Job.objects.filter(owner__in=ids, amount__isnull=True, status__in=HOLDING)
+    held = dict(Job.objects.filter(owner__in=ids, amount__isnull=True, status__in=holding)
                 .values("owner").annotate(total=Sum("estimate")).values_list("owner", "total"))
     budgets = {budget.user_id: budget.amount
                for budget in Budget.objects.filter(Q(user__in=ids) | Q(user=None, team=None))}
@@ -116,11 +119,11 @@ def standings(users, now=None):
                          held.get(pk) or Decimal("0"), start, end) for pk in ids}
 
 
-def team_standing(team, now=None):
-    return team_standings([team], now)[team.pk]
+def team_standing(team, now=None, holding=HOLDING):
+    return team_standings([team], now, holding)[team.pk]
 
 
-def team_standings(teams, now=None):
+def team_standings(teams, now=None, holding=HOLDING):
     """Each team's standing this period, by id, in three queries however many teams: the jobs
     in its projects, whoever made them, against the team's own budget. The default budget is for
     people, so a team without a budget has no limit."""
@@ -129,7 +132,7 @@ def team_standings(teams, now=None):
     spent = dict(_spent(DailySpend.objects.filter(project__team__in=ids), "project__team",
                         start, end))
     held = dict(Job.objects.filter(project__team__in=ids, amount__isnull=True,
-                                   status__in=HOLDING)
+                                   status__in=holding)
                 .values("project__team").annotate(total=Sum("estimate"))
                 .values_list("project__team", "total"))
     budgets = dict(Budget.objects.filter(team__in=ids).values_list("team", "amount"))
@@ -187,10 +190,7 @@ def hold(user, estimate, project=None, takes=1):
     budget or, for a team's project, the team's. Call inside the transaction that writes the job
     rows: it locks the person's row, then the team's, until that commits. Returns the person's
     standing before the submission."""
-    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
-    team = None
-    if project is not None and project.team_id is not None:
-        team = Team.objects.select_for_update().get(pk=project.team_id)
+    team = lock(user, project)
     current = standing(user)
     if current.budget is not None and current.committed + estimate > current.budget:
         raise BudgetExceeded(current, estimate, takes=takes)
@@ -199,3 +199,13 @@ def hold(user, estimate, project=None, takes=1):
         if shared.budget is not None and shared.committed + estimate > shared.budget:
             raise BudgetExceeded(shared, estimate, team=team, takes=takes)
     return current
+
+
+def lock(user, project=None):
+    """Lock the person's row, then (for a team's project) the team's, until the transaction
+    ends: every check of a budget that money then depends on runs under these, in this order.
+    Returns the team, or None."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    if project is not None and project.team_id is not None:
+        return Team.objects.select_for_update().get(pk=project.team_id)
+    return None

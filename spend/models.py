@@ -11,6 +11,8 @@ refunds negative, corrections either way.
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Coalesce
@@ -157,6 +159,18 @@ class Budget(models.Model):
                                        "together, beside each member's own budget.")
     amount = models.DecimalField(max_digits=10, decimal_places=2,
                                  help_text="US dollars per period.")
+    # Approval rules (spend/approvals.py), for a team's budget or the default only.
+    approve_over = models.DecimalField(
+        "approve jobs over", max_digits=10, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="US dollars. A submission estimated at more than this (all its takes "
+                  "together) waits for an approver. Empty: no such rule.")
+    approve_past_percent = models.PositiveSmallIntegerField(
+        "approve every job past (%)", null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="1 to 100. Once a submission would take the budget's committed share (spent "
+                  "and held) past this percentage, every job waits for an approver. Empty: no "
+                  "such rule.")
 
     class Meta:
         constraints = [
@@ -169,9 +183,72 @@ class Budget(models.Model):
                                    name="budget_is_a_persons_or_a_teams",
                                    violation_error_message="A budget is for one person or one "
                                    "team, not both."),
+            models.CheckConstraint(
+                condition=Q(user=None) | Q(approve_over=None, approve_past_percent=None),
+                name="approval_rules_only_for_teams_and_default",
+                violation_error_message="Approval rules are set on a team's budget or on the "
+                "default budget, not on a person's: clear both approval fields."),
+            models.CheckConstraint(
+                condition=Q(approve_past_percent=None)
+                | Q(approve_past_percent__gte=1, approve_past_percent__lte=100),
+                name="approval_percent_between_1_and_100",
+                violation_error_message="The approval percentage is a whole number from 1 to "
+                "100."),
         ]
+
+    def clean(self):
+        super().clean()
+        if self.user_id is not None and self.has_approval_rule:
+            problem = ("Approval rules are set on a team's budget or the default budget, not "
+                       "on a person's: leave this empty.")
+            raise ValidationError({name: problem for name in ("approve_over",
+                                                               "approve_past_percent")
+                                   if getattr(self, name) is not None})
+
+    @property
+    def has_approval_rule(self):
+        return self.approve_over is not None or self.approve_past_percent is not None
 
     def __str__(self):
         if self.team_id is not None:
             return f"${self.amount} for the team {self.team}"
         return f"${self.amount} for {self.user or 'everyone (default)'}"
+
+
+class Decision(models.Model):
+    """An approver's word on a submission that waited for one (spend/approvals.py): released
+    (approved) or sent back to its owner as a draft (declined), with a note.
+
+    Kept as a record of who let money be spent: it names the people and what was asked (title,
+    takes, estimate) itself, so it outlives the draft a decline leaves, if that is deleted.
+    """
+
+    NOTE_LENGTH = 1000
+
+    job = models.ForeignKey("jobs.Job", on_delete=models.SET_NULL, null=True, blank=True,
+                            related_name="decisions", help_text="The submission's first take.")
+    take_group = models.UUIDField(null=True, blank=True, db_index=True)
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  related_name="+")
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 related_name="approval_decisions")
+    title = models.CharField(max_length=120, blank=True)
+    takes = models.PositiveSmallIntegerField(default=1)
+    estimate = models.DecimalField(max_digits=10, decimal_places=3,
+                                   help_text="Of every take together.")
+    approved = models.BooleanField()
+    note = models.CharField(max_length=NOTE_LENGTH, blank=True)
+    decided_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        indexes = [models.Index(fields=["requester", "-decided_at"],
+                                name="spend_decision_requester_idx")]
+
+    def __str__(self):
+        word = "Approved" if self.approved else "Declined"
+        return f"{word} by {self.approver} for job {self.job_id}"
+
+    @property
+    def verb(self):
+        return "approved" if self.approved else "declined"

@@ -18,7 +18,7 @@ from lib import paging
 from jobs.models import Job
 from spend import budgets, reconcile, reports
 from spend.forms import DateRangeForm, range_from
-from spend.models import Discrepancy
+from spend.models import Decision, Discrepancy
 from teams.models import Team
 
 LISTED_TOP = 10
@@ -75,6 +75,8 @@ def review(request):
         "budget_use": [(person, standings[person.pk]) for person in people],
         "pending": budgets.not_final(Job.objects.select_related("owner"), LISTED),
         "discrepancies": Discrepancy.objects.filter(fixed_at=None).select_related("job")[:LISTED],
+        "decisions": Decision.objects.filter(decided_at__gte=start, decided_at__lt=end)
+        .select_related("approver", "requester")[:LISTED],
         "query": request.GET.urlencode(),
     })
 
@@ -106,8 +108,11 @@ def review_csv(request):
     writer = csv.writer(response)
     writer.writerow(["entry", "counts on (UTC)", "written (UTC)", "person", "team", "project",
                      "job", "chosen take", "ShortAPI job", "model", "kind", "basis",
-                     "amount (USD)", "job status", "note"])
+                     "amount (USD)", "job status", "note", "approved by", "approved at (UTC)",
+                     "approval note"])
+    approved = _approvals_of(entries)
     for entry in entries.iterator(chunk_size=2000):
+        decision = approved.get(entry.job_id) or approved.get(entry.job.take_group)
         project = entry.job.project
         text = reports.spreadsheet_text
         writer.writerow([entry.pk, entry.counts_at.isoformat(timespec="seconds"),
@@ -116,8 +121,24 @@ def review_csv(request):
                          text(project.name if project else ""), entry.job_id,
                          "yes" if project and project.chosen_take_id == entry.job_id else "no",
                          text(entry.shortapi_job_id), text(entry.model_id), entry.kind,
-                         entry.basis, f"{entry.amount:.3f}", entry.job.status, text(entry.note)])
+                         entry.basis, f"{entry.amount:.3f}", entry.job.status, text(entry.note),
+                         text(decision.approver.username) if decision else "",
+                         decision.decided_at.isoformat(timespec="seconds") if decision else "",
+                         text(decision.note) if decision else ""])
     return response
+
+
+def _approvals_of(entries):
+    """The approval that released each job of `entries` (by the job's id, or its takes' group),
+    in one query: the latest, if the job was declined and sent again before."""
+    jobs = entries.values("job")
+    groups = entries.filter(job__take_group__isnull=False).values("job__take_group")
+    found = {}
+    for decision in (Decision.objects.filter(approved=True)
+                     .filter(Q(job__in=jobs) | Q(take_group__in=groups))
+                     .select_related("approver").order_by("decided_at", "pk")):
+        found[decision.take_group or decision.job_id] = decision
+    return found
 
 
 @staff_member_required

@@ -87,6 +87,11 @@ def stack(browser, tmp_path_factory):
         " status_code=500, error='The receiver answered HTTP 500, not a 2xx success.',"
         " answer='Internal Server Error');"
         "print(endpoint.pk)")).stdout)
+    # a copy of the draft waiting for approval, for the approvers' queue
+    stack.manage("shell", "-c", (
+        f"from jobs.models import Job; job = Job.objects.get(pk={stack.draft}); job.pk = None;"
+        "job.callback_token = Job._meta.get_field('callback_token').get_default();"
+        "job.status = Job.Status.WAITING; job.save()"))
     yield stack
     stack.stop()
 
@@ -233,6 +238,8 @@ def test_every_page_fits_a_phone_and_a_video_is_made_by_tapping(browser, stack, 
     sign_in(staff, stack, "ada", tap=True)
     staff.goto("/admin/spend/")
     wrong += check_page(staff, "spend-review", "main form.range button", width)
+    staff.goto("/approvals/")
+    wrong += check_page(staff, "approvals", "[data-approval] button:text-is('Approve')", width)
     # Django's own admin: its layout and targets are Django's, but it must fit and pass axe
     staff.goto("/admin/")
     wrong += check_page(staff, "admin", None, width)

@@ -68,6 +68,7 @@ def world(owner, teammate, team, make_job, staff):
     project = Project.objects.create(name="Harbour film", team=team)
     job = succeed(make_job(project=project, title="Harbour at dawn"))
     draft = make_job(status=Job.Status.DRAFT)
+    waiting = make_job(status=Job.Status.WAITING, project=project)
     sequence = Sequence.objects.create(name="Reel", owner=owner)
     take = sequence.add(job)
     export, _ = Export.request(sequence, owner)
@@ -82,7 +83,7 @@ def world(owner, teammate, team, make_job, staff):
     by_prefix = {"jobs/": job.pk, "drafts/": draft.pk, "projects/": project.pk,
                  "sequences/": sequence.pk, "settings/webhooks/": endpoint.pk,
                  "api/v1/jobs/": job.pk, "api/v1/sequences/": sequence.pk,
-                 "settings/tokens/": token.pk}
+                 "settings/tokens/": token.pk, "approvals/": waiting.pk}
     return {"by_prefix": by_prefix, "take": take.pk, "token": staged, "job": job}
 
 

@@ -19,6 +19,9 @@ LATER = timezone.now() + timedelta(minutes=5)
 # method name -> (arguments, statuses it may start from, status it ends in)
 TRANSITIONS = {
     "submit_draft": ((), {S.DRAFT}, S.QUEUED),
+    "wait_for_approval": ((), {S.DRAFT}, S.WAITING),
+    "approve": ((), {S.WAITING}, S.QUEUED),
+    "decline": ((), {S.WAITING}, S.DRAFT),
     "claim_for_submission": ((), {S.QUEUED}, S.SUBMITTING),
     "mark_submitted": (("sa-job-1", Decimal("0.715")), {S.SUBMITTING, S.UNKNOWN, S.STOPPED},
                        S.SUBMITTED),

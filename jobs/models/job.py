@@ -383,6 +383,40 @@ class Job(models.Model):
         S = self.Status
         return self._move([S.DRAFT], status=S.QUEUED, created_at=timezone.now())
 
+    def wait_for_approval(self):
+        """Its owner sent a draft whose spend needs an approver's word first (spend/approvals):
+        it holds its estimate and waits, created now, and nothing is queued."""
+        S = self.Status
+        return self._move([S.DRAFT], status=S.WAITING, created_at=timezone.now())
+
+    def _submission(self):
+        """This job and the other takes sent with it."""
+        return Q(take_group=self.take_group) if self.take_group else Q(pk=self.pk)
+
+    @transaction.atomic
+    def approve(self):
+        """An approver released the submission: every take of it still waiting is queued, in
+        one UPDATE, so its takes go all together (the caller queues their tasks)."""
+        S = self.Status
+        moved = Job.objects.filter(self._submission(), status=S.WAITING).update(
+            status=S.QUEUED, updated_at=timezone.now())
+        self.refresh_from_db()
+        return moved > 0
+
+    @transaction.atomic
+    def decline(self):
+        """An approver declined the submission: this job is its owner's draft again (one job,
+        however many takes it asks for: submitting it makes the takes anew), and the other takes
+        made for it are deleted (their images are this job's too, so they stay)."""
+        S = self.Status
+        group = self.take_group
+        if not self._move([S.WAITING], status=S.DRAFT, take_group=None, take_number=1,
+                          task_queued_at=None, next_attempt_at=None):
+            return False
+        if group:
+            Job.objects.filter(take_group=group, status=S.WAITING).exclude(pk=self.pk).delete()
+        return True
+
     def keep_draft_changes(self):
         """Write an edited draft's settings, unless it stopped being a draft meanwhile."""
         changes = {name: getattr(self, name) for name in self.DRAFT_FIELDS}

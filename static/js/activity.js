@@ -1,7 +1,8 @@
 // Every signed-in page follows its person's jobs: the tab title counts those running, and the
-// browser's notification (once the person allows it) says when one finishes or fails. The
-// server's clock decides what is new: each poll asks for what finished since the last answer's
-// `now`, so nothing that finished before the page opened is announced.
+// browser's notification (once the person allows it) says when one finishes or fails, or when
+// an approver approved or declined one that waited. The server's clock decides what is new:
+// each poll asks for what finished or was decided since the last answer's `now`, so nothing
+// from before the page opened is announced.
 (function () {
   "use strict";
   const url = document.body.dataset.activityUrl;
@@ -35,6 +36,17 @@
     };
   }
 
+  function told(decision) {
+    if (!canNotify || Notification.permission !== "granted") return;
+    let body = decision.approved ? "approved: it is on its way to Kling" : "declined: it is a draft again";
+    if (decision.note) body += ". " + decision.note;
+    const notification = new Notification(decision.title, { body: body, tag: "decision-" + decision.id });
+    notification.onclick = function () {
+      if (decision.url) window.open(decision.url, "_blank");
+      notification.close();
+    };
+  }
+
   async function poll() {
     if (busy) return;
     busy = true;
@@ -47,6 +59,7 @@
       const activity = await response.json();
       document.title = activity.running > 0 ? "(" + activity.running + " running) " + title : title;
       activity.finished.slice().reverse().forEach(announce); // oldest first
+      (activity.decided || []).slice().reverse().forEach(told);
       since = activity.now;
     } catch (e) {
       // offline or a hiccup: the next poll asks again from the same `since`

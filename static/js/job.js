@@ -15,6 +15,11 @@
   }
 
   function show(state) {
+    // an approver decided: the page shows the decision (and, if declined, the draft's actions)
+    if (job.dataset.status === "waiting" && state.status !== "waiting") {
+      window.location.reload();
+      return true;
+    }
     badge.textContent = state.label;
     badge.className = "status status-" + state.status;
     job.querySelector("[data-role=charged]").textContent = state.charged;
