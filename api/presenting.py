@@ -25,7 +25,8 @@ def video_path(pk):
 
 
 def job_json(request, job):
-    kept = job.status == Job.Status.SUCCEEDED and bool(job.video)
+    # the download answers with our copy once it is kept, with ShortAPI's until then
+    succeeded = job.status == Job.Status.SUCCEEDED
     return {
         "id": job.pk, "title": job.display_title, "status": job.status,
         "status_label": job.status_label, "model": job.model_id, "mode": job.mode,
@@ -35,5 +36,5 @@ def job_json(request, job):
         "error": job.error if job.status in EXPLAINED else "",
         "created_at": job.created_at, "finished_at": job.finished_at,
         "url": absolute(request, job.get_absolute_url()),
-        "video_url": absolute(request, video_path(job.pk)) if kept else None,
+        "video_url": absolute(request, video_path(job.pk)) if succeeded else None,
     }

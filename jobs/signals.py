@@ -2,6 +2,9 @@
 never instances: they run after the commit and re-read what they need.
 
 - `job_finished` (`pk`, `status`): a job moved into a final status (succeeded or failed).
+- `video_settled` (`pk`, `kept`): the worker kept a succeeded job's video here (`kept` True), or
+  gave up trying (False: ShortAPI's copy is all there is). What says "your video is ready to
+  download" waits for this, not for the finish.
 - `approval_needed` (`pk`): a submission waits for an approver (spend/approvals.py).
 - `approval_decided` (`pk`, `approved`, `note`): an approver released or declined a waiting job.
 """
@@ -10,6 +13,7 @@ from django.db import transaction
 from django.dispatch import Signal
 
 job_finished = Signal()
+video_settled = Signal()
 approval_needed = Signal()
 approval_decided = Signal()
 

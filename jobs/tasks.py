@@ -18,6 +18,7 @@ from django_q.tasks import async_task
 from jobs import (catalogue, images, outage, polling, reachability, recipes, shortapi, staging,
                   videofacts)
 from jobs.models import Job
+from jobs.signals import announce, video_settled
 from lib import downloads
 
 log = logging.getLogger(__name__)
@@ -181,8 +182,11 @@ def keep_video(job_id):
         job.note_video_error(f"The video could not be saved here yet: {error.message}.",
                              give_up=error.permanent)
         log.warning("Could not keep the video of job %s: %s", job.pk, error.message)
+        if job.next_attempt_at is None:  # no try is left
+            announce(video_settled, Job, pk=job.pk, kept=False)
         return
     job.store_video(stored, read[0] if read else None)
+    announce(video_settled, Job, pk=job.pk, kept=True)
 
 
 def resolve_unknown(job_id, hinted_job_id):

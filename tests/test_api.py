@@ -289,7 +289,10 @@ def test_it_serves_a_kept_video_with_byte_ranges(api, owner, other, make_job, se
 def test_a_video_not_kept_yet_goes_to_shortapis_copy_and_none_is_404(api, make_job):
     waiting = succeed(make_job(), content=None)
     unfinished = make_job()
-    assert api.get(f"/api/v1/jobs/{waiting.pk}").json()["video_url"] is None
+    # the link is the API's download either way: it leads to ShortAPI's copy until ours is kept
+    assert api.get(f"/api/v1/jobs/{waiting.pk}").json()["video_url"].endswith(
+        f"/api/v1/jobs/{waiting.pk}/video")
+    assert api.get(f"/api/v1/jobs/{unfinished.pk}").json()["video_url"] is None
     response = api.get(f"/api/v1/jobs/{waiting.pk}/video")
     assert response.status_code == 302 and response.url == waiting.video_url
     refused = api.get(f"/api/v1/jobs/{unfinished.pk}/video")

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from jobs import shortapi, staging, tasks, uploads
 from jobs.models import Job
+from jobs.signals import video_settled
 from jobs.shortapi import CreatedJob, JobState, ShortAPIError
 from tests.conftest import upload
 
@@ -489,6 +490,39 @@ def test_it_stops_trying_after_the_last_try(make_job, files):
     Job.objects.filter(pk=job.pk).update(video_attempts=Job.MAX_VIDEO_ATTEMPTS)
     tasks.keep_video(job.pk)
     assert files.hits == [] and not fresh(job).video
+
+
+@pytest.fixture
+def settled():
+    """What `video_settled` announced: (pk, kept) pairs."""
+    heard = []
+
+    def hear(sender, pk, kept, **kwargs):
+        heard.append((pk, kept))
+
+    video_settled.connect(hear, dispatch_uid="test-video-settled")
+    yield heard
+    video_settled.disconnect(dispatch_uid="test-video-settled")
+
+
+def test_it_announces_a_kept_video_and_a_given_up_one_but_not_a_try_that_will_come_again(
+        make_job, files, settled, django_capture_on_commit_callbacks):
+    jobs = []
+    for path, body, status in (("/result/5.mp4", MP4, 200), ("/result/busy.mp4", b"", 503),
+                               ("/result/page.html", b"<html>Expired</html>", 200)):
+        jobs.append(succeeded_at(make_job, files.serve(path, body, status=status)))
+        Job.objects.filter(pk=jobs[-1].pk).update(shortapi_job_id=f"sa-{len(jobs)}0")
+    kept, busy, expired = jobs
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for job in (kept, busy, expired):
+            tasks.keep_video(job.pk)
+
+    assert settled == [(kept.pk, True), (expired.pk, False)]
+    Job.objects.filter(pk=busy.pk).update(video_attempts=Job.MAX_VIDEO_ATTEMPTS - 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.keep_video(busy.pk)  # the last try fails too: nothing more will come
+    assert settled[-1] == (busy.pk, False)
 
 
 # sweep

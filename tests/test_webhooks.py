@@ -23,7 +23,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from jobs import dispatch as jobs_dispatch
 from jobs.models import Job, Preferences
-from jobs.signals import approval_decided, approval_needed, job_finished
+from jobs.signals import approval_decided, approval_needed, job_finished, video_settled
 from lib import standard_webhooks
 from sequences.models import Export, Sequence
 from teams.models import Project
@@ -411,6 +411,8 @@ def test_a_finished_job_is_sent_to_its_owners_and_its_teams_endpoints(listeners,
     job.video.save("kept.mp4", ContentFile(b"\0" * 16), save=True)
 
     job_finished.send(sender=Job, pk=job.pk, status=Job.Status.SUCCEEDED)
+    assert made("job.finished") == set()  # told once its video is settled, so it downloads
+    video_settled.send(sender=Job, pk=job.pk, kept=True)
 
     assert made("job.finished") == {("mine", "job.finished"), ("team", "job.finished")}
     message = data_of(listeners["mine"], "job.finished")
@@ -454,13 +456,13 @@ def test_events_are_made_only_once_the_change_is_committed(listeners, make_job,
                                                            django_capture_on_commit_callbacks):
     from jobs.signals import announce_finished
 
-    job = make_job(status="succeeded")
+    job = make_job(status="failed")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        announce_finished(Job, job.pk, Job.Status.SUCCEEDED)
+        announce_finished(Job, job.pk, Job.Status.FAILED)
         assert not Delivery.objects.exists()
     for callback in callbacks:
         callback()
-    assert made("job.finished") == {("mine", "job.finished")}
+    assert made("job.failed") == {("mine", "job.failed")}
 
 
 def test_a_finished_export_is_sent_as_export_ready(listeners, owner, make_job,

@@ -10,11 +10,12 @@ class WebhooksConfig(AppConfig):
 
     def ready(self):
         from jobs import dispatch as jobs_dispatch
-        from jobs.signals import approval_decided, approval_needed, job_finished
+        from jobs.signals import approval_decided, approval_needed, job_finished, video_settled
         from sequences.signals import export_ready
         from webhooks import dispatch, events
 
         job_finished.connect(events.on_job_finished, dispatch_uid="webhooks-job-finished")
+        video_settled.connect(events.on_video_settled, dispatch_uid="webhooks-video-settled")
         approval_needed.connect(events.on_approval_needed,
                                 dispatch_uid="webhooks-approval-needed")
         approval_decided.connect(events.on_approval_decided,

@@ -67,8 +67,14 @@ def _for_job(event, pk, **extra):
 
 
 def on_job_finished(sender, pk, status, **kwargs):
-    event = {S.SUCCEEDED: "job.finished", S.FAILED: "job.failed"}.get(status)
-    return _for_job(event, pk) if event else []
+    """A failure is told at once; a success once its video is settled (`on_video_settled`)."""
+    return _for_job("job.failed", pk) if status == S.FAILED else []
+
+
+def on_video_settled(sender, pk, kept, **kwargs):
+    """`job.finished` once the worker kept the video here (or gave up: its `video_url` then
+    leads to ShortAPI's copy), so the message's link downloads our copy."""
+    return _for_job("job.finished", pk)
 
 
 def on_approval_needed(sender, pk, **kwargs):
