@@ -30,8 +30,6 @@ class DecisionForm(forms.Form):
         return cleaned
 
 
-
-
 def _queue(request, failed=None, form=None, status=200):
     """The page; `failed` is the job whose form was refused, shown with `form`'s errors."""
     waiting = list(approvals.waiting_for(request.user)[:LISTED])

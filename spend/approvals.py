@@ -234,11 +234,12 @@ def _check_fits(standing, total, job, team=None):
     if standing.budget is None or standing.committed + total <= standing.budget:
         return
     money = catalogue.format_money
-    whose = (f'the team "{team.name}"' if team is not None
-             else f"{job.owner.get_username()}")
+    whose = (f'the team "{team.name}" has only {money(standing.left)} left of its'
+             if team is not None else
+             f"{job.owner.get_username()} has only {money(standing.left)} left of their")
     raise Refused(
-        f"Not approved: {job.display_title} is estimated at {money(total)}, but {whose} has "
-        f"only {money(standing.left)} left of its {money(standing.budget)} budget once the jobs "
+        f"Not approved: {job.display_title} is estimated at {money(total)}, but {whose} "
+        f"{money(standing.budget)} budget once the jobs "
         f"already approved are counted (it resets on {standing.resets_on}). It keeps waiting: "
         "approve it when other jobs have finished or the budget is raised by an admin, or "
         "decline it with a note.")
@@ -257,7 +258,6 @@ def decisions_on(job):
     job = first_take(job)
     return Decision.objects.filter(Q(job=job) | Q(take_group=job.take_group)
                                    if job.take_group else Q(job=job)).select_related("approver")
-
 
 
 def menu(request):

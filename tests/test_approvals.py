@@ -335,7 +335,7 @@ def test_approving_re_checks_the_owners_own_budget_too(owner, approver, crew_rul
     Budget.objects.create(user=owner, amount=Decimal("0.50"))
     response = decide(approver, Job.objects.get(take_number=1))
     assert response.status_code == 409
-    assert "but olivia has only $0.50 left of its $0.50 budget" in html.unescape(
+    assert "but olivia has only $0.50 left of their $0.50 budget" in html.unescape(
         response.content.decode())
 
 
