@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import URLPattern
 from ninja import NinjaAPI
 
-from api import errors, jobs, sequences, uploads
+from api import approvals, errors, jobs, sequences, uploads
 from api.tokens import TokenAuth
 from lib import converters  # noqa: F401 (registers <id:...>, which the paths use)
 
@@ -40,3 +40,4 @@ errors.install(api)
 api.add_router("", jobs.router)
 api.add_router("", uploads.router)
 api.add_router("", sequences.router)
+api.add_router("", approvals.router)

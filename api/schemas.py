@@ -82,3 +82,23 @@ class ExportOut(Schema):
     status_label: str
     progress: int
     queued: bool
+
+
+class WaitingJob(JobOut):
+    requested_by: str
+    total: str = Field(description="What all the submission's takes are estimated at")
+
+
+class Waiting(Schema):
+    count: int
+    jobs: list[WaitingJob]
+
+
+class DecisionIn(Schema):
+    decision: str = Field(description="approve or decline", max_length=10)
+    note: str = Field("", max_length=1000, description="To the requester; needed to decline")
+
+
+class Decided(Schema):
+    approved: bool
+    job: JobOut

@@ -44,8 +44,8 @@ def test_every_operation_needs_a_token_and_says_how_it_refuses():
                     "$ref": "#/components/schemas/Error"}, (method, path, status)
 
 
-def test_every_operation_answers_as_its_document_says(owner, other, project, make_job, sequence,
-                                                      queued, enqueued):
+def test_every_operation_answers_as_its_document_says(owner, other, staff, project, make_job,
+                                                      sequence, queued, enqueued):
     api, stranger = api_as(owner), api_as(other)
     job = succeed(make_job(project=project))
     empty = Sequence.objects.create(name="Empty", owner=owner)
@@ -70,9 +70,18 @@ def test_every_operation_answers_as_its_document_says(owner, other, project, mak
     api.post(f"/api/v1/sequences/{empty.pk}/export")
     unknown = ApiClient("kst_unknown")
     unknown.get("/api/v1/projects")
+    # approvals: staff decide on any waiting submission
+    waiting = make_job(status="waiting")
+    boss = api_as(staff)
+    boss.get("/api/v1/approvals")
+    api.get("/api/v1/approvals")
+    boss.post(f"/api/v1/approvals/{waiting.pk}", {"decision": "decline", "note": "Not now"},
+              content_type="application/json")
+    boss.post(f"/api/v1/approvals/{waiting.pk}", {"decision": "approve"},
+              content_type="application/json")
 
     answered = {}
-    for client in (api, stranger, unknown):
+    for client in (api, stranger, unknown, boss):
         for method, path, status in client.checked:
             answered.setdefault((method, path), set()).add(status)
     assert set(answered) == set(operations())

@@ -83,7 +83,8 @@ def world(owner, teammate, team, make_job, staff):
     by_prefix = {"jobs/": job.pk, "drafts/": draft.pk, "projects/": project.pk,
                  "sequences/": sequence.pk, "settings/webhooks/": endpoint.pk,
                  "api/v1/jobs/": job.pk, "api/v1/sequences/": sequence.pk,
-                 "settings/tokens/": token.pk, "approvals/": waiting.pk}
+                 "settings/tokens/": token.pk, "approvals/": waiting.pk,
+                 "api/v1/approvals/": waiting.pk}
     return {"by_prefix": by_prefix, "take": take.pk, "token": staged, "job": job}
 
 
