@@ -365,6 +365,9 @@ if len(KLING_WEBHOOK_RETRY_SECONDS) > 20 or any(s < 0 for s in KLING_WEBHOOK_RET
                                "seconds, none negative.")
 # endpoints one person, or one team, may register
 KLING_WEBHOOKS_PER_OWNER = env_int("KLING_WEBHOOKS_PER_OWNER", 10, minimum=1)
+# Settled deliveries (and their tries) are kept this many days for the endpoints' pages, then
+# forgotten, so the tables do not grow without end.
+KLING_WEBHOOK_KEEP_DAYS = env_int("KLING_WEBHOOK_KEEP_DAYS", 30, minimum=1)
 
 # E-mail, for people who ask to hear when a video finishes (jobs/notify.py). Without EMAIL_HOST
 # (or EMAIL_BACKEND) messages are printed to the worker's console instead of sent.

@@ -226,6 +226,26 @@ def test_deliveries_are_free_work_queued_once_until_the_mark_goes_stale(owner, r
     assert dispatch.dispatch in jobs_dispatch.ALSO  # every qcluster's dispatcher runs it
 
 
+def test_settled_deliveries_are_forgotten_after_the_days_kept_once_an_hour(owner, settings,
+                                                                             private_cache):
+    settings.KLING_WEBHOOK_KEEP_DAYS = 30
+    endpoint = endpoint_of(owner, url="https://hooks.example.com/kling")
+    now = timezone.now()
+    old, recent, owed = (a_delivery(endpoint) for _ in range(3))
+    for sent, settled_at, status in ((old, now - timedelta(days=31), "delivered"),
+                                     (recent, now - timedelta(days=29), "failed")):
+        Delivery.objects.filter(pk=sent.pk).update(status=status, finished_at=settled_at)
+        Attempt.objects.create(delivery=sent, number=1, started_at=settled_at, status_code=204)
+
+    assert dispatch.prune(now) == 1
+    assert set(Delivery.objects.values_list("pk", flat=True)) == {recent.pk, owed.pk}
+    assert Attempt.objects.filter(delivery=old.pk).count() == 0
+    # within the hour nothing more is looked at, whatever is due
+    Delivery.objects.filter(pk=recent.pk).update(finished_at=now - timedelta(days=40))
+    assert dispatch.prune(now) == 0
+    assert dispatch.prune in jobs_dispatch.ALSO
+
+
 def test_a_try_whose_worker_died_is_made_again_with_the_same_id(owner, receiver, tick, at):
     endpoint = endpoint_of(owner, url=receiver.url)
     sent = a_delivery(endpoint)

@@ -23,3 +23,4 @@ class WebhooksConfig(AppConfig):
         export_ready.connect(events.on_export_ready, dispatch_uid="webhooks-export-ready")
         # every qcluster's dispatcher queues due deliveries too
         jobs_dispatch.also(dispatch.dispatch)
+        jobs_dispatch.also(dispatch.prune)

@@ -158,7 +158,9 @@ class Delivery(models.Model):
         verbose_name_plural = "deliveries"
         indexes = [models.Index(fields=["status", "next_attempt_at"],
                                 name="webhooks_delivery_due"),
-                   models.Index(fields=["endpoint", "-id"], name="webhooks_delivery_newest")]
+                   models.Index(fields=["endpoint", "-id"], name="webhooks_delivery_newest"),
+                   models.Index(fields=["finished_at"], condition=Q(finished_at__isnull=False),
+                                name="webhooks_delivery_settled")]
 
     def __str__(self):
         return f"{self.event} to {self.endpoint}"
