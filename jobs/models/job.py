@@ -10,33 +10,23 @@ of `spend.policy`.
 import logging
 import secrets
 import uuid
-from datetime import timedelta
-from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import connections, models, transaction
+from django.db import models, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.transaction import on_commit
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from jobs import catalogue, images, polling
+from jobs.models.keeping import KeepsVideo
+from jobs.models.queries import TASK_LOST_AFTER, JobQuerySet
 from jobs.signals import announce_finished
 from spend import policy
 
 log = logging.getLogger(__name__)
-
-# A queued task that has not started after this long was lost (a killed worker on Redis): the
-# broker redelivers unacknowledged tasks after `retry`, and a task runs for at most `timeout`.
-TASK_LOST_AFTER = timedelta(seconds=settings.Q_CLUSTER["retry"] + settings.Q_CLUSTER["timeout"])
-
-
-CALLBACK_LOOKUP = ("SELECT id, status, shortapi_job_id, task_queued_at, callback_token "
-                   "FROM jobs_job WHERE callback_token = %s")
-
 
 def _frame_path(job, filename):
     # Generated names only: the uploaded filename never reaches the disk or a URL.
@@ -71,53 +61,7 @@ def title_from(text):
     return title + "…" if title != " ".join(words) else title
 
 
-class JobQuerySet(models.QuerySet):
-    def owned_by(self, user):
-        return self.filter(owner=user)
-
-    def unfinished(self):
-        return self.filter(status__in=Job.Status.watched())
-
-    def drafts(self):
-        return self.filter(status=Job.Status.DRAFT)
-
-    def visible_to(self, user):
-        """The jobs a person may see, play and remix: their own, and their teammates' sent jobs
-        in their teams' projects."""
-        from teams.models import Team
-        shared = Q(project__team__in=Team.objects.filter(members=user).values("pk"))
-        return self.filter(Q(owner=user) | (shared & ~Q(status=Job.Status.DRAFT)))
-
-    def sent(self):
-        """Every job but drafts: what the gallery shows."""
-        return self.exclude(status=Job.Status.DRAFT)
-
-    def callback_target(self, token):
-        """(pk, status, shortapi_job_id, task_queued_at, callback_token) of the job a callback
-        token names, or None: the callback endpoint's one indexed lookup, in plain SQL since it
-        is the hottest path there is (a storm of duplicate callbacks)."""
-        with connections[self.db].cursor() as cursor:
-            cursor.execute(CALLBACK_LOOKUP, [token])
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        queued = parse_datetime(row[3]) if isinstance(row[3], str) else row[3]
-        if queued is not None and timezone.is_naive(queued):  # SQLite keeps UTC, unmarked
-            queued = timezone.make_aware(queued, dt_timezone.utc)
-        return row[0], row[1], row[2], queued, row[4]
-
-    def without_waiting_task(self, now):
-        """Jobs with no task of theirs waiting in the queue (or one waiting so long that the
-        broker must have lost it): `task_waits` in SQL."""
-        return self.filter(Q(task_queued_at=None) | Q(task_queued_at__lt=now - TASK_LOST_AFTER))
-
-    def mark_task_queued(self, now, **changes):
-        """Mark that a task for each of these jobs is queued as of `now` (the caller queues it).
-        The number of jobs marked."""
-        return self.update(task_queued_at=now, **changes)
-
-
-class Job(models.Model):
+class Job(KeepsVideo, models.Model):
     class Status(models.TextChoices):
         """Where a job is on its way from the form to a video.
 
@@ -538,48 +482,6 @@ class Job(models.Model):
         """Mark that a task for the job is queued, unless one already waits. True when marked:
         the caller then queues it."""
         return cls.objects.filter(pk=pk).without_waiting_task(now).mark_task_queued(now) == 1
-
-    def start_video_attempt(self, now):
-        """Count a try at keeping the video as it starts, so a try that never ends still counts,
-        and set when the next is due. False when the video needs no (more) tries."""
-        attempt = self.video_attempts + 1
-        due = now + polling.video_retry_delay(attempt) if attempt < self.MAX_VIDEO_ATTEMPTS else None
-        return Job.objects.filter(
-            pk=self.pk, status=self.Status.SUCCEEDED, video="",
-            video_attempts=self.video_attempts, video_attempts__lt=self.MAX_VIDEO_ATTEMPTS,
-        ).update(video_attempts=attempt, next_attempt_at=due) == 1
-
-    def store_video(self, name, facts=None):
-        """The video is kept in storage under `name`; only a succeeded job has one. `facts`:
-        what was read from it (`jobs.videofacts.Facts`), if anything."""
-        Job.objects.filter(pk=self.pk, status=self.Status.SUCCEEDED).update(
-            video=name, video_error="", next_attempt_at=None)
-        self.video = name
-        if facts is not None:
-            self.store_facts(facts)
-
-    @property
-    def described(self):
-        """Whether the kept video's facts were read (`jobs.videofacts`)."""
-        return self.video_fps is not None or bool(self.last_frame) or bool(self.last_frame_problem)
-
-    def store_facts(self, facts):
-        """Keep what was read from the kept video: its rate, length and last frame."""
-        if facts.last_frame is not None:
-            self.last_frame.save("last-frame." + facts.last_frame.extension,
-                                 facts.last_frame.as_file(), save=False)
-        Job.objects.filter(pk=self.pk).update(video_fps=facts.fps, video_seconds=facts.seconds,
-                                              last_frame=self.last_frame.name or "",
-                                              last_frame_problem=facts.problem)
-        self.video_fps, self.video_seconds = facts.fps, facts.seconds
-        self.last_frame_problem = facts.problem
-
-    def note_video_error(self, reason, give_up=False):
-        changes = {"video_error": reason}
-        if give_up:
-            changes.update(video_attempts=self.MAX_VIDEO_ATTEMPTS, next_attempt_at=None)
-        Job.objects.filter(pk=self.pk).update(**changes)
-        self.refresh_from_db(fields=["video_error", "video_attempts", "next_attempt_at"])
 
     @transaction.atomic
     def learn_amount(self, amount):
