@@ -18,7 +18,9 @@ different speeds can be compared. Not a test: nothing here passes or fails.
 - creates: 200 queued jobs reaching ShortAPI through the app against a plain loop;
 - exports: peak memory of exporting a 15-take sequence against a 3-take one of the same takes;
 - hostile input: memory of repeated staged references and of an upscale bomb against plain
-  input, and the time to refuse a file built to reach FFmpeg's probe.
+  input, and the time to refuse a file built to reach FFmpeg's probe;
+- the JSON API: one job and a page of jobs through a token against the pages beside them
+  (tests/bench_api.py).
 """
 
 import io
@@ -331,13 +333,15 @@ end
 """
 
 
-def _wrk(url, script=None):
+def _wrk(url, script=None, headers=None):
     import re
     import subprocess
 
     command = ["wrk", "-t2", "-c16", "-d10s", "--latency", url]
     if script:
         command[1:1] = ["-s", str(script)]
+    for name, value in (headers or {}).items():
+        command[1:1] = ["-H", f"{name}: {value}"]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
@@ -535,9 +539,11 @@ def _refused(action, *args):
 
 def main():
     rows = []
+    from tests.bench_api import bench_api
+
     benches = [bench_download_memory, bench_upload_check, bench_simulator_render,
                bench_polling_against_callbacks, bench_pages, bench_callbacks, bench_creates,
-               bench_export_memory, bench_hostile]
+               bench_export_memory, bench_hostile, bench_api]
     chosen = [b for b in benches if any(name in b.__name__ for name in sys.argv[1:])] or benches
     for bench in chosen:
         rows += bench()
