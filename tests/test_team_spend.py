@@ -164,7 +164,8 @@ def test_the_csv_carries_each_entrys_team_project_and_whether_it_is_the_chosen_t
     text = client.get(reverse("spend-review-csv")).content.decode("utf-8-sig")
     assert text.splitlines()[0] == (
         "entry,counts on (UTC),written (UTC),person,team,project,job,chosen take,ShortAPI job,"
-        "model,kind,basis,amount (USD),job status,note")
+        "model,kind,basis,amount (USD),job status,note,approved by,approved at (UTC),"
+        "approval note")
     rows = list(csv.DictReader(io.StringIO(text)))
     by_amount = {row["amount (USD)"]: row for row in rows}
     chosen = by_amount["0.300"]
