@@ -56,6 +56,16 @@ def migrated_postgres(prefix):
         Stack._postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def race_report(module, rounds, database_url):
+    """Run a race script (`python -m tests.<module> ROUNDS`) against `database_url` and return the
+    JSON report it prints last; a script that fails fails the test with its error output."""
+    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "ERROR"}
+    result = subprocess.run([sys.executable, "-m", f"tests.{module}", str(rounds)], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def redis_available():
     try:
         import redis

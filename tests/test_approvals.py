@@ -7,10 +7,6 @@ let exactly one through (PostgreSQL, real threads)."""
 import csv
 import html
 import io
-import json
-import os
-import subprocess
-import sys
 from decimal import Decimal
 
 import pytest
@@ -27,7 +23,7 @@ from teams.admin import TeamForm
 from teams.models import Project
 from tests.composer import KLING_26, composer_post, signed_in
 from tests.conftest import require
-from tests.stack import ROOT, migrated_postgres, postgres_available
+from tests.stack import migrated_postgres, postgres_available, race_report
 
 pytestmark = pytest.mark.django_db
 S = Job.Status
@@ -448,11 +444,7 @@ def postgres_url():
 @pytest.mark.integration
 def test_two_approvals_at_a_budgets_edge_at_the_same_instant_let_exactly_one_through(
         postgres_url, capsys):
-    env = {**os.environ, "DATABASE_URL": postgres_url, "LOG_LEVEL": "ERROR"}
-    result = subprocess.run([sys.executable, "-m", "tests.approval_races", str(RACE_ROUNDS)],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = race_report("approval_races", RACE_ROUNDS, postgres_url)
     with capsys.disabled():
         print("\napproval races:", report["winners"])
     assert report["broken"] == []

@@ -2,15 +2,10 @@
 against resolve, stop-following against a callback's report, duplicate reports, a late create
 answer against a callback. Real threads on PostgreSQL (tests/races.py), many rounds each."""
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
 from tests.conftest import require
-from tests.stack import ROOT, migrated_postgres, postgres_available
+from tests.stack import migrated_postgres, postgres_available, race_report
 
 pytestmark = pytest.mark.integration
 ROUNDS = 25
@@ -24,11 +19,7 @@ def postgres_url():
 
 
 def test_no_race_makes_money_wrong_on_postgresql(postgres_url, capsys):
-    env = {**os.environ, "DATABASE_URL": postgres_url, "LOG_LEVEL": "ERROR"}
-    result = subprocess.run([sys.executable, "-m", "tests.races", str(ROUNDS)], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = race_report("races", ROUNDS, postgres_url)
     with capsys.disabled():
         print("\nmoney races:", ", ".join(f"{name} {data['winners']}"
                                           for name, data in report.items()))

@@ -3,10 +3,6 @@ team's, and a refusal says which one it was; what the jobs in a team's projects 
 counts against the team, whoever made them; the default budget is for people, not teams; and
 two people of a team at its edge at once get exactly one hold (on PostgreSQL, real threads)."""
 
-import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from decimal import Decimal
 
@@ -20,7 +16,7 @@ from spend.models import Budget, DailySpend
 from teams.models import Project, Team
 from tests.composer import signed_in
 from tests.conftest import require
-from tests.stack import ROOT, migrated_postgres, postgres_available
+from tests.stack import migrated_postgres, postgres_available, race_report
 
 pytestmark = pytest.mark.django_db
 RACE_ROUNDS = 30
@@ -206,11 +202,7 @@ def postgres_url():
 @pytest.mark.integration
 def test_two_people_of_a_team_at_its_edge_at_once_get_exactly_one_hold_on_postgresql(
         postgres_url, capsys):
-    env = {**os.environ, "DATABASE_URL": postgres_url, "LOG_LEVEL": "ERROR"}
-    result = subprocess.run([sys.executable, "-m", "tests.team_races", str(RACE_ROUNDS)],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = race_report("team_races", RACE_ROUNDS, postgres_url)
     with capsys.disabled():
         print(f"\nteam edge races: {report['winners']}")
     assert report["broken"] == []
